@@ -1,0 +1,559 @@
+"""The durable message store: one append-only journal file per FIX session.
+
+Theory of operation
+-------------------
+**Files.** For the stem ``FileStorePath/<BeginString>-<Sender>-<Target>`` the current
+session period lives in ``<stem>.journal``. ``reset(now)`` archives it as
+``<stem>.<YYYYMMDD-HHMMSS>.journal`` (its creation time, UTC; ``-1``, ``-2``... appended if
+that name is taken, never overwritten) and starts a fresh one. A new journal is first
+written as ``<stem>.journal.new``, synced, then renamed into place, so ``<stem>.journal``
+always begins with a complete header. The open journal holds an exclusive ``flock``: a
+second process opening the same session fails instead of interleaving records.
+
+**Records** (framing in ``fixrouter.store.records``): a HEADER (format version, creation
+time), then any mix of OUTBOUND (seq, message), INBOUND (seq, message), SET_SENDER and
+SET_TARGET (a new next-seq value, 20 bytes, no payload). The file is the whole truth: both
+sequence numbers and the outbound index are derived from it.
+
+**Recovery.** Opening scans the file once from the start, verifying every record's CRC and
+applying it: OUTBOUND adds ``seq -> offset`` to the index and sets next_sender_seq = seq+1;
+INBOUND records its offset and sets next_target_seq = seq+1; SET_* set the number (a
+SET_SENDER below saved entries drops them). At the first invalid record the rest of the
+file is searched for any valid record:
+
+* none: a torn tail (a write cut short by kill -9, or unsynced blocks after a power loss).
+  It is logged on ``fixrouter.store`` with its offset and the number of bytes discarded,
+  and truncated away. Nothing lost there was acknowledged: in ``os`` mode a save that
+  returned had completed its write(2), in ``fsync`` mode nothing is sent before a sync.
+* some: damage in the middle. ``CorruptJournalError`` names the file and the offset, and
+  the store refuses to open. Skipping would silently lose sent messages or numbers.
+
+(After a power loss with ``fsync`` durability a filesystem may persist unsynced blocks out
+of order, leaving a hole followed by valid unsynced records; that also refuses to open.
+Those records were never sent, so an operator may truncate the file at the reported offset.)
+
+**Writing.** Each save builds the framed record as one ``bytes`` and hands it to one
+``os.pwrite`` at the offset the store tracks; the record is in the kernel before the call
+returns. No logging, no syscalls besides that one. A short or failed write truncates the
+partial record away and raises StoreError, leaving the number where it was.
+
+**Durability and group commit.** The ticket is the total number of bytes appended since the
+store was opened (across resets), so it only grows. ``written_upto()`` is the current
+ticket. In ``fsync`` mode ``sync()`` reads the ticket, runs ``os.fdatasync`` and returns
+the ticket it read: every record whose ticket is at most that value had finished its pwrite
+before the sync began, so it is covered. The asyncio adapter runs ``sync()`` in an executor
+thread while the loop thread keeps appending; pwrite and fdatasync on one fd are safe
+together, the worker touches no shared buffers, and the appends it does not cover wait for
+the next sync. ``sync()`` holds a lock that only ``reset()`` and ``close()`` also take, so
+the descriptor it syncs cannot be closed under it. In ``os`` mode ``sync()`` does nothing
+and returns the current ticket.
+
+**Resend.** ``iter_outbound`` binary-searches the index for the range and reads the records
+through a bounded window of ``read_chunk`` bytes, re-verifying each CRC, so a resend of a
+whole day holds one chunk in memory at a time.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import logging
+import os
+import threading
+import time
+import zlib
+from array import array
+from collections.abc import Iterator
+from pathlib import Path
+
+from fixrouter.store import records
+from fixrouter.store.base import (
+    CorruptJournalError,
+    Durability,
+    SequenceError,
+    StoreError,
+)
+from fixrouter.store.index import SeqIndex
+from fixrouter.store.records import RecordType
+
+log = logging.getLogger("fixrouter.store")
+
+SUFFIX = ".journal"
+NEW_SUFFIX = ".journal.new"
+DEFAULT_READ_CHUNK = 64 * 1024
+
+# Hot-path constants and callables, bound once at import.
+_pack_head = records.HEAD.pack
+_pack_crc = records.CRC.pack
+_crc32 = zlib.crc32
+_pwrite = os.pwrite
+_MAGIC = records.MAGIC
+_OUTBOUND = int(RecordType.OUTBOUND)
+_INBOUND = int(RecordType.INBOUND)
+_SET_SENDER = int(RecordType.SET_SENDER)
+_SET_TARGET = int(RecordType.SET_TARGET)
+_OPEN_FLAGS = os.O_RDWR | os.O_CLOEXEC
+
+
+def journal_path(stem: str | os.PathLike[str]) -> Path:
+    """The current journal file for a session stem."""
+    return Path(os.fspath(stem) + SUFFIX)
+
+
+def archive_name(stem: str | os.PathLike[str], creation_time: float, attempt: int) -> Path:
+    """Archive file name for a journal created at ``creation_time`` (UTC)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(creation_time))
+    extra = f"-{attempt}" if attempt else ""
+    return Path(f"{os.fspath(stem)}.{stamp}{extra}{SUFFIX}")
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _lock(fd: int, path: Path) -> None:
+    """Take the exclusive per-session lock. Raises StoreError if another process has it."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise StoreError(f"{path} is in use by another process") from None
+
+
+class JournalStore:
+    """File-backed MessageStore for one session. See the module docstring.
+
+    Open with ``JournalStore(stem, now=..., durability=...)``: an existing journal is
+    recovered (``now`` is then ignored), a missing one is created with creation time
+    ``now``. Raises CorruptJournalError if the journal is damaged in the middle, and
+    StoreError if it cannot be opened or is locked by another process.
+    """
+
+    def __init__(
+        self,
+        stem: str | os.PathLike[str],
+        *,
+        now: float,
+        durability: Durability = Durability.OS,
+        read_chunk: int = DEFAULT_READ_CHUNK,
+    ) -> None:
+        if read_chunk < records.HEAD_SIZE:
+            raise StoreError(f"read_chunk must be at least {records.HEAD_SIZE} bytes")
+        self._stem = os.fspath(stem)
+        self._path = journal_path(stem)
+        self._durability = durability
+        self._fsync = durability is Durability.FSYNC
+        self._read_chunk = read_chunk
+        self._lock = threading.Lock()
+        self._fd = -1
+        self._end = 0
+        self._base = 0
+        self._synced = 0
+        self._generation = 0
+        self._creation_time = now
+        self._next_sender = 1
+        self._next_target = 1
+        self._out = SeqIndex()
+        self._in_offsets = array("q")
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._open(now)
+        except BaseException:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
+            raise
+        self._synced = self._end
+
+    # -- opening and recovery ------------------------------------------------------------
+
+    def _open(self, now: float) -> None:
+        new = Path(self._stem + NEW_SUFFIX)
+        try:
+            fd = os.open(self._path, _OPEN_FLAGS)
+        except FileNotFoundError:
+            # No journal yet (a leftover .new is an unfinished first creation: nothing in
+            # it was ever acknowledged, so it is replaced).
+            self._fd = self._create(new, now)
+            os.rename(new, self._path)
+            _fsync_dir(self._path.parent)
+            self._end = len(records.encode_header(now))
+            log.info("created journal %s", self._path)
+            return
+        except OSError as exc:
+            raise StoreError(f"cannot open {self._path}: {exc}") from exc
+        self._fd = fd
+        _lock(fd, self._path)
+        # Holding the lock, a .new file can only be left over from a reset that crashed
+        # before its rename; the current journal is still the valid one.
+        new.unlink(missing_ok=True)
+        self._recover()
+
+    def _create(self, path: Path, now: float) -> int:
+        """Write a synced file holding just a header at ``path``; return its locked fd."""
+        fd = os.open(path, _OPEN_FLAGS | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            _lock(fd, path)
+            header = records.encode_header(now)
+            if os.pwrite(fd, header, 0) != len(header):
+                raise StoreError(f"short write creating {path}")
+            os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    def _recover(self) -> None:
+        path = str(self._path)
+        size = os.fstat(self._fd).st_size
+        reader = records.ChunkReader(self._fd, self._read_chunk)
+        try:
+            header = records.decode(reader, 0, size)
+            self._creation_time = records.decode_header(header)
+        except records.BadRecordError as exc:
+            raise CorruptJournalError(
+                f"{path}: unreadable journal header: {exc.reason}", path=path, offset=0
+            ) from None
+        pos = header.size
+        count = 0
+        bad: records.BadRecordError | None = None
+        while pos < size:
+            try:
+                rec = records.decode(reader, pos, size)
+            except records.BadRecordError as exc:
+                bad = exc
+                break
+            self._apply(rec, pos, path)
+            pos += rec.size
+            count += 1
+        if bad is not None:
+            following = records.find_valid(reader, pos + 1, size, self._read_chunk)
+            if following is not None:
+                raise CorruptJournalError(
+                    f"{path}: corrupt record at offset {pos} ({bad.reason}) followed by a "
+                    f"valid record at offset {following}; refusing to guess",
+                    path=path,
+                    offset=pos,
+                )
+            log.warning(
+                "%s: torn tail at offset %d (%s): discarding %d bytes",
+                path,
+                pos,
+                bad.reason,
+                size - pos,
+            )
+            os.ftruncate(self._fd, pos)
+            os.fsync(self._fd)
+        self._end = pos
+        log.info(
+            "recovered %s: %d records, %d outbound saved, next sender %d, next target %d",
+            path,
+            count,
+            len(self._out),
+            self._next_sender,
+            self._next_target,
+        )
+
+    def _apply(self, rec: records.Record, offset: int, path: str) -> None:
+        rtype = rec.type
+        if rtype == _OUTBOUND:
+            if len(self._out) and rec.seq <= self._out.seqs[-1]:
+                self._out.drop_from(rec.seq)
+            self._out.add(rec.seq, offset)
+            self._next_sender = rec.seq + 1
+        elif rtype == _INBOUND:
+            self._in_offsets.append(offset)
+            self._next_target = rec.seq + 1
+        elif rtype == _SET_SENDER:
+            self._out.drop_from(rec.seq)
+            self._next_sender = rec.seq
+        elif rtype == _SET_TARGET:
+            self._next_target = rec.seq
+        else:
+            raise CorruptJournalError(
+                f"{path}: unexpected record type {rtype} at offset {offset}",
+                path=path,
+                offset=offset,
+            )
+
+    # -- properties ----------------------------------------------------------------------
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def durability(self) -> Durability:
+        return self._durability
+
+    @property
+    def next_sender_seq(self) -> int:
+        return self._next_sender
+
+    @property
+    def next_target_seq(self) -> int:
+        return self._next_target
+
+    @property
+    def creation_time(self) -> float:
+        return self._creation_time
+
+    # -- the hot path --------------------------------------------------------------------
+
+    def save_outbound(self, seq: int, data: bytes) -> None:
+        if seq != self._next_sender:
+            raise SequenceError(
+                f"outbound MsgSeqNum {seq} saved, expected {self._next_sender} "
+                f"({self._path})"
+            )
+        head = _pack_head(_MAGIC, _OUTBOUND, 0, len(data), seq)
+        rec = head + _pack_crc(_crc32(data, _crc32(head))) + data
+        off = self._end
+        try:
+            written = _pwrite(self._fd, rec, off)
+        except OSError as exc:
+            raise self._write_failed(exc) from exc
+        if written != len(rec):
+            self._short_write(off, written, len(rec))
+        self._end = off + written
+        self._out.add(seq, off)
+        self._next_sender = seq + 1
+
+    def save_inbound(self, seq: int, data: bytes) -> None:
+        if seq != self._next_target:
+            raise SequenceError(
+                f"inbound MsgSeqNum {seq} saved, expected {self._next_target} ({self._path})"
+            )
+        head = _pack_head(_MAGIC, _INBOUND, 0, len(data), seq)
+        rec = head + _pack_crc(_crc32(data, _crc32(head))) + data
+        off = self._end
+        self._append(rec, off)
+        self._in_offsets.append(off)
+        self._next_target = seq + 1
+
+    def incr_next_target_seq(self) -> None:
+        self._set(_SET_TARGET, self._next_target + 1)
+        self._next_target += 1
+
+    def set_next_target_seq(self, seq: int) -> None:
+        if seq < 1:
+            raise StoreError(f"next target MsgSeqNum must be >= 1, got {seq}")
+        self._set(_SET_TARGET, seq)
+        self._next_target = seq
+
+    def set_next_sender_seq(self, seq: int) -> None:
+        if seq < 1:
+            raise StoreError(f"next sender MsgSeqNum must be >= 1, got {seq}")
+        self._set(_SET_SENDER, seq)
+        if len(self._out) and seq <= self._out.seqs[-1]:
+            self._out.drop_from(seq)
+            # A resend already streaming must not read entries that no longer exist.
+            self._generation += 1
+        self._next_sender = seq
+
+    def _set(self, rtype: int, value: int) -> None:
+        head = _pack_head(_MAGIC, rtype, 0, 0, value)
+        self._append(head + _pack_crc(_crc32(head)), self._end)
+
+    def _append(self, rec: bytes, off: int) -> None:
+        try:
+            written = _pwrite(self._fd, rec, off)
+        except OSError as exc:
+            raise self._write_failed(exc) from exc
+        if written != len(rec):
+            self._short_write(off, written, len(rec))
+        self._end = off + written
+
+    def _write_failed(self, exc: OSError) -> StoreError:
+        if exc.errno == errno.EBADF and self._fd < 0:
+            return StoreError(f"{self._path} is closed")
+        return StoreError(f"write to {self._path} failed: {exc}")
+
+    def _short_write(self, off: int, written: int, wanted: int) -> None:
+        """Remove a partial record (disk full) so the file stays well-formed, then raise."""
+        try:
+            os.ftruncate(self._fd, off)
+        except OSError as exc:
+            # The tail is now torn; recovery will discard it. Stop writing after it.
+            self.close()
+            raise StoreError(
+                f"short write to {self._path} at offset {off} ({written} of {wanted} "
+                f"bytes) and truncating it back failed: {exc}; store closed"
+            ) from exc
+        raise StoreError(
+            f"short write to {self._path} at offset {off} ({written} of {wanted} bytes)"
+        )
+
+    # -- durability ----------------------------------------------------------------------
+
+    def written_upto(self) -> int:
+        return self._base + self._end
+
+    def synced_upto(self) -> int:
+        if self._fsync:
+            return self._synced
+        return self._base + self._end
+
+    def sync(self) -> int:
+        """Make every record written before this call durable; return the ticket covered.
+
+        Safe to call from a worker thread while the loop thread appends. A no-op in ``os``
+        mode. Raises StoreError if the store is closed or fdatasync fails.
+        """
+        if not self._fsync:
+            return self._base + self._end
+        with self._lock:
+            ticket = self._base + self._end
+            try:
+                os.fdatasync(self._fd)
+            except OSError as exc:
+                raise self._write_failed(exc) from exc
+            if ticket > self._synced:
+                self._synced = ticket
+            return ticket
+
+    def commit(self) -> int:
+        return self.sync()
+
+    # -- reading -------------------------------------------------------------------------
+
+    def iter_outbound(self, begin: int, end: int = 0) -> Iterator[tuple[int, bytes]]:
+        """Stream saved outbound messages with begin <= seq <= end (end 0: to the end).
+
+        Reads through a ``read_chunk``-sized window; the range is never loaded whole.
+        Covers the messages saved when iteration starts. Raises StoreError if the store is
+        reset, rewound or closed meanwhile, CorruptJournalError if a record fails its CRC.
+        """
+        generation = self._generation
+        fd = self._fd
+        lo, hi = self._out.span(begin, end)
+        seqs = self._out.seqs
+        offsets = self._out.offsets
+        reader = records.ChunkReader(fd, self._read_chunk)
+        for i in range(lo, hi):
+            if self._generation != generation or self._fd != fd:
+                raise StoreError(f"{self._path} was reset or rewound during a resend")
+            seq = seqs[i]
+            rec = self._read(reader, offsets[i], _OUTBOUND, seq)
+            yield seq, rec.payload
+
+    def iter_inbound(self) -> Iterator[tuple[int, bytes]]:
+        """Stream the inbound messages of this session period in arrival order.
+
+        Raises as ``iter_outbound``.
+        """
+        generation = self._generation
+        fd = self._fd
+        offsets = self._in_offsets
+        reader = records.ChunkReader(fd, self._read_chunk)
+        for i in range(len(offsets)):
+            if self._generation != generation or self._fd != fd:
+                raise StoreError(f"{self._path} was reset during an inbound replay")
+            rec = self._read(reader, offsets[i], _INBOUND, None)
+            yield rec.seq, rec.payload
+
+    def _read(
+        self, reader: records.ChunkReader, offset: int, rtype: int, seq: int | None
+    ) -> records.Record:
+        path = str(self._path)
+        try:
+            rec = records.decode(reader, offset, self._end)
+        except records.BadRecordError as exc:
+            raise CorruptJournalError(
+                f"{path}: {exc.reason} at offset {offset}", path=path, offset=offset
+            ) from None
+        except OSError as exc:
+            raise self._write_failed(exc) from exc
+        if rec.type != rtype or (seq is not None and rec.seq != seq):
+            raise CorruptJournalError(
+                f"{path}: index points at record type {rec.type} seq {rec.seq} at offset "
+                f"{offset}, expected type {rtype} seq {seq}",
+                path=path,
+                offset=offset,
+            )
+        return rec
+
+    # -- session period and lifetime -----------------------------------------------------
+
+    def reset(self, now: float) -> None:
+        """Archive the current journal and start a new session period at ``now``.
+
+        Raises StoreError if the store is closed or the files cannot be written; the
+        current journal then stays in use.
+        """
+        with self._lock:
+            if self._fd < 0:
+                raise StoreError(f"{self._path} is closed")
+            os.fsync(self._fd)
+            new_path = Path(self._stem + NEW_SUFFIX)
+            new_fd = self._create(new_path, now)
+            try:
+                archive = self._archive()
+                os.rename(new_path, self._path)
+                _fsync_dir(self._path.parent)
+            except BaseException:
+                os.close(new_fd)
+                new_path.unlink(missing_ok=True)
+                raise
+            old_fd, self._fd = self._fd, new_fd
+            os.close(old_fd)
+            self._base += self._end
+            self._end = len(records.encode_header(now))
+            self._synced = self._base + self._end
+            self._generation += 1
+            self._creation_time = now
+            self._next_sender = 1
+            self._next_target = 1
+            self._out.clear()
+            # A fresh array: an inbound replay in progress keeps its own (now stale) one
+            # and notices the generation change.
+            self._in_offsets = array("q")
+        log.info("reset %s: archived as %s", self._path, archive)
+
+    def _archive(self) -> Path:
+        """Give the current journal its archive name without ever overwriting a file."""
+        attempt = 0
+        while True:
+            target = archive_name(self._stem, self._creation_time, attempt)
+            try:
+                os.link(self._path, target)
+                return target
+            except FileExistsError:
+                attempt += 1
+            except OSError as exc:
+                if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV):
+                    raise
+                # No hard links here: rename, after checking the name is free (we hold the
+                # session lock, so only an outsider could race us).
+                if target.exists():
+                    attempt += 1
+                    continue
+                os.rename(self._path, target)
+                return target
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd < 0:
+                return
+            fd, self._fd = self._fd, -1
+            try:
+                if self._fsync:
+                    os.fdatasync(fd)
+                    self._synced = self._base + self._end
+            finally:
+                os.close(fd)
+
+    def __enter__(self) -> JournalStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"JournalStore({self._path}, durability={self._durability.value}, "
+            f"next_sender={self._next_sender}, next_target={self._next_target})"
+        )
