@@ -406,6 +406,8 @@ class JournalStore:
         if not self._fsync:
             return self._base + self._end
         with self._lock:
+            if self._fd < 0:
+                raise StoreError(f"{self._path} is closed")
             ticket = self._base + self._end
             try:
                 os.fdatasync(self._fd)
