@@ -25,6 +25,7 @@ class _Subcommand(Protocol):
 # name -> (module implementing it, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "sim": ("fixrouter.sim.cli", "run the QuickFIX acceptor simulator that plays IB"),
+    "sim-admin": ("fixrouter.sim.admin_cli", "send an admin command to a running simulator"),
     "decode": ("fixrouter.codec.pretty", "pretty-print FIX messages from a log file or stdin"),
     "demo": ("fixrouter.demo", "run the simulator and a scripted client end to end"),
 }
@@ -32,7 +33,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 
 def _load(name: str) -> _Subcommand:
     module_name, _ = SUBCOMMANDS[name]
-    module: _Subcommand = importlib.import_module(module_name)  # type: ignore[assignment]
+    module: _Subcommand = importlib.import_module(module_name)
     return module
 
 

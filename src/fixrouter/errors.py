@@ -37,4 +37,11 @@ class RemoteProtocolError(FixRouterError):
 
 
 class GarbledMessageError(RemoteProtocolError):
-    """A frame failed BeginString, BodyLength or CheckSum verification."""
+    """A frame failed BeginString, BodyLength or CheckSum verification.
+
+    `reason` is the decoder's stable reason code (e.g. `BAD_CHECKSUM`).
+    """
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason

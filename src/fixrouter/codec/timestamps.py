@@ -1,0 +1,79 @@
+"""UTC timestamps in FIX's `YYYYMMDD-HH:MM:SS[.sss[sss]]` form.
+
+Formatting is on the send path of every message (SendingTime, TransactTime), so the
+`YYYYMMDD-HH:MM:SS` prefix is cached per whole second: within one second only the
+fraction is formatted. The cache holds one entry, which is all a monotonic clock needs.
+Time is always passed in as epoch seconds; nothing here reads a clock.
+"""
+
+from __future__ import annotations
+
+import time
+from calendar import timegm
+from collections.abc import Callable
+from typing import Literal
+
+Precision = Literal["ms", "us"]
+
+_last_second = -1
+_last_prefix = b""
+
+
+def _second_prefix(second: int) -> bytes:
+    global _last_second, _last_prefix
+    if second != _last_second:
+        _last_prefix = time.strftime("%Y%m%d-%H:%M:%S", time.gmtime(second)).encode("ascii")
+        _last_second = second
+    return _last_prefix
+
+
+def format_utc_ms(epoch: float) -> bytes:
+    """`YYYYMMDD-HH:MM:SS.sss`: FIX 4.2's UTCTimestamp with milliseconds."""
+    ms = int(epoch * 1000.0)
+    second, frac = divmod(ms, 1000)
+    return b"%s.%03d" % (_second_prefix(second), frac)
+
+
+def format_utc_us(epoch: float) -> bytes:
+    """`YYYYMMDD-HH:MM:SS.ssssss`: microseconds, for counterparties that accept them."""
+    us = int(epoch * 1_000_000.0)
+    second, frac = divmod(us, 1_000_000)
+    return b"%s.%06d" % (_second_prefix(second), frac)
+
+
+def formatter(precision: Precision) -> Callable[[float], bytes]:
+    """The formatting function for a precision setting (`ms` or `us`)."""
+    return format_utc_us if precision == "us" else format_utc_ms
+
+
+def parse_utc_timestamp(value: bytes) -> float:
+    """Parse a FIX UTCTimestamp to epoch seconds.
+
+    Accepts no fraction, milliseconds, or microseconds (FIX 4.2 allows the first two;
+    many engines send the third).
+
+    Raises:
+        ValueError: the value is not a UTCTimestamp.
+    """
+    if len(value) < 17 or value[8:9] != b"-" or value[11:12] != b":" or value[14:15] != b":":
+        raise ValueError(f"not a UTCTimestamp: {value!r}")
+    try:
+        year = int(value[0:4])
+        month = int(value[4:6])
+        day = int(value[6:8])
+        hour = int(value[9:11])
+        minute = int(value[12:14])
+        second = int(value[15:17])
+    except ValueError:
+        raise ValueError(f"not a UTCTimestamp: {value!r}") from None
+    if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 61):
+        raise ValueError(f"not a UTCTimestamp: {value!r}")
+    fraction = 0.0
+    rest = value[17:]
+    if rest:
+        digits = rest[1:]
+        if rest[:1] != b"." or len(digits) not in (3, 6, 9) or not digits.isdigit():
+            raise ValueError(f"not a UTCTimestamp: {value!r}")
+        fraction = int(digits) / (10 ** len(digits))
+    whole = timegm((year, month, day, hour, minute, min(second, 59), 0, 0, 0))
+    return whole + fraction
