@@ -26,7 +26,7 @@ class _Subcommand(Protocol):
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "sim": ("fixrouter.sim.cli", "run the QuickFIX acceptor simulator that plays IB"),
     "sim-admin": ("fixrouter.sim.admin_cli", "send an admin command to a running simulator"),
-    "decode": ("fixrouter.codec.pretty", "pretty-print FIX messages from a log file or stdin"),
+    "decode": ("fixrouter.decode", "pretty-print FIX messages from a log file or stdin"),
     "demo": ("fixrouter.demo", "run the simulator and a scripted client end to end"),
 }
 
