@@ -6,6 +6,8 @@ import os
 import timeit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fixrouter.dictionary import (
     CompiledValidator,
@@ -357,3 +359,38 @@ def test_outbound_cost(validator: CompiledValidator) -> None:
     print(f"validate_outbound(NewOrderSingle, {len(NEW_ORDER)} fields): {per_call_us:.2f} us")
     limit = float(os.environ.get("FIXROUTER_VALIDATOR_LIMIT_US", "10"))
     assert per_call_us < limit
+
+
+# The fast tier may only ever say "valid" when the thorough walk agrees, and must raise
+# whenever the walk finds a problem. Strict inbound checking runs that same walk.
+
+_STRICT = CompiledValidator(load_dictionary(), strict_inbound=True)
+_VALUE_POOL = [b"", b"1", b"2", b"Z", b"0", b"100", b"-1.5", b"1e3", b"SMART", b"A\x01B",
+               b"20240105-14:30:00", b"USD", b"usd", b"riskAversion"]  # fmt: skip
+_TAG_POOL = sorted({tag for tag, _ in NEW_OPTION_ORDER} | {37, 9999, 110, 126})
+
+
+@given(
+    base=st.sampled_from([NEW_ORDER, NEW_OPTION_ORDER, NEW_OPTION_ORDER[:-5]]),
+    drops=st.sets(st.integers(0, 40), max_size=4),
+    edits=st.lists(st.tuples(st.integers(0, 40), st.sampled_from(_VALUE_POOL)), max_size=3),
+    extras=st.lists(
+        st.tuples(st.sampled_from(_TAG_POOL), st.sampled_from(_VALUE_POOL)), max_size=2
+    ),
+)
+@settings(max_examples=500)
+def test_fast_tier_agrees_with_thorough_walk(
+    base: Body, drops: set[int], edits: list[tuple[int, bytes]], extras: Body
+) -> None:
+    body = list(base)
+    for index, value in edits:
+        index %= len(body)
+        body[index] = (body[index][0], value)
+    body = [field for i, field in enumerate(body) if i not in drops] + extras
+    problem = _STRICT.check_inbound(b"D", body)
+    if problem is None:
+        _STRICT.validate_outbound(b"D", body)
+    else:
+        with pytest.raises(LocalProtocolError) as caught:
+            _STRICT.validate_outbound(b"D", body)
+        assert str(caught.value) == f"NewOrderSingle (35=D): {problem.text}"

@@ -6,9 +6,10 @@ validator looks the checker up once per tag at start-up, so the hot path pays on
 typed field and nothing for free-text fields.
 
 The checks run on every outbound field, so they avoid regular expressions where a C-level
-bytes method does the job: a plain integer or whole quantity is decided by `isdigit()`
-alone (about 10 ns), and decimals by one `partition` (about 120 ns, against 150 ns for a
-regex). Dates and times do use a regex; the engine sends few of them per message.
+bytes method does the job. Measured on the development machine: a whole quantity costs
+one `isdigit()` (about 10 ns), a price such as `187.25` about 95 ns against 130 ns for a
+regex, and a timestamp, which does use a regex, about 185 ns; the engine sends one or two
+of those per message.
 
 What is accepted (FIX 4.2, volume 1, "Data types", with QuickFIX's later type names):
 - INT: optional `-`, digits. SEQNUM, LENGTH, NUMINGROUP: digits only.
