@@ -88,8 +88,9 @@ class AdminServer:
             os.umask(old)
         self._server.handler = handler
         self._path = path
+        # shutdown() waits for serve_forever to notice, which it checks every poll_interval.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="sim-admin", daemon=True
+            target=self._server.serve_forever, args=(0.05,), name="sim-admin", daemon=True
         )
 
     def start(self) -> None:

@@ -13,11 +13,11 @@ import argparse
 import logging
 import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
 
 from fixrouter.errors import ConfigError
+
+log = logging.getLogger("fixrouter.sim")
 
 DEFAULT_PORT = 9878
 DEFAULT_SENDER = "IB"
@@ -125,13 +125,11 @@ def _serve(args: argparse.Namespace) -> int:
         )
     )
 
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    # Block the stop signals before any thread exists, so every thread (QuickFIX's too)
+    # inherits the mask and the kernel leaves them pending for sigwait() below. Left to
+    # default delivery, they could land on a QuickFIX thread and wait for the main thread.
+    stop_signals = {signal.SIGTERM, signal.SIGINT}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
 
     application = SimApplication(scenario, data_dir, boot=data_dir.next_boot())
     # Bound before QuickFIX starts any thread: AdminServer briefly changes the umask.
@@ -157,8 +155,8 @@ def _serve(args: argparse.Namespace) -> int:
     admin.start()
     print(f"listening on 127.0.0.1:{args.port}", flush=True)
 
-    while not stop.wait(0.5):  # a timeout keeps the main thread responsive to signals
-        pass
+    signum = signal.sigwait(stop_signals)
+    log.info("stopping on %s", signal.Signals(signum).name)
     admin.close()
     application.stop()
     acceptor.stop()
