@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -28,7 +27,8 @@ def test_admin_drop_then_reconnect_continues_sequence_numbers(sim_factory: SimFa
     peer.wait_closed()
     assert not any(m.type == "5" for m in peer.admin_seen), "a drop sends no Logout"
     sim.wait_event(action="drop")
-    time.sleep(0.9)  # both partial fills happen while the line is down
+    # Both partial fills happen while the line is down.
+    sim.wait_event(dir="out", cl_ord_id="D1", ord_status="2")
     peer.close()
     logon = peer.logon(reset=False)
     assert logon.get(141) is None
