@@ -48,6 +48,10 @@ class Msg:
     def __str__(self) -> str:
         return "|".join(f"{t}={v}" for t, v in self.pairs)
 
+    def wire(self) -> str:
+        """The message as it came, SOH-delimited."""
+        return "".join(f"{t}={v}\x01" for t, v in self.pairs)
+
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y%m%d-%H:%M:%S.%f")[:-3]
@@ -64,6 +68,7 @@ class Peer:
         self.next_out = 1
         self.next_in = 1
         self.inbox: list[Msg] = []
+        self.history: list[Msg] = []  # every application message received
         self.admin_seen: list[Msg] = []
         self.closed_by_peer = False
         self._sock: socket.socket | None = None
@@ -305,3 +310,4 @@ class Peer:
             self.admin_seen.append(m)
         else:
             self.inbox.append(m)
+            self.history.append(m)

@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import quickfix
 
 from .conftest import Sim, start_sim
 from .peer import Msg, Peer
@@ -27,6 +28,7 @@ ORDER_ID = re.compile(r"[0-9a-f]{8}\.[0-9a-f]{8}\.[0-9a-f]{8}\.[0-9a-f]{4}")
 # Tags every ExecutionReport must carry (ctci.md, FIX 4.2 / IB).
 REQUIRED_8 = (37, 17, 20, 39, 150, 151, 55, 54, 38, 32, 31, 14, 6)
 _ids = itertools.count(1)
+DICTIONARY = quickfix.DataDictionary(str(REPO / "spec" / "fix42-ib.xml"))
 
 
 def cl(prefix: str = "T") -> str:
@@ -67,10 +69,14 @@ def session(sim: Sim) -> Iterator[tuple[Peer, Msg]]:
 
 
 @pytest.fixture
-def peer(session: tuple[Peer, Msg]) -> Peer:
+def peer(session: tuple[Peer, Msg]) -> Iterator[Peer]:
     p = session[0]
     p.drain(0.05)  # whatever an earlier (failed) test left unread
-    return p
+    p.history.clear()
+    yield p
+    # Everything the simulator sent must be valid by the project's IB dictionary.
+    for m in p.history:
+        DICTIONARY.validate(quickfix.Message(m.wire(), DICTIONARY, False))
 
 
 def test_logon(session: tuple[Peer, Msg]) -> None:
