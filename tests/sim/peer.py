@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import simplefix
 
@@ -158,7 +159,7 @@ class Peer:
         side: str = "1",
         ord_type: str | None = None,
         extra: Iterable[tuple[int, str]] = (),
-        **flags: bool,
+        **flags: Any,
     ) -> int:
         fields = [
             (1, "U1234567"),
@@ -180,7 +181,7 @@ class Peer:
 
     def cancel(
         self, cl_ord_id: str, orig: str, symbol: str = "AAPL", qty: str = "100", side: str = "1",
-        **flags: bool,
+        **flags: Any,
     ) -> int:  # fmt: skip
         fields = [(11, cl_ord_id), (41, orig), (38, qty), (54, side), (55, symbol), (60, _now())]
         return self.send("F", fields, **flags)
@@ -193,7 +194,7 @@ class Peer:
         price: str,
         symbol: str = "AAPL",
         side: str = "1",
-        **flags: bool,
+        **flags: Any,
     ) -> int:
         fields = [
             (1, "U1234567"), (11, cl_ord_id), (21, "2"), (38, qty), (40, "2"), (41, orig),
