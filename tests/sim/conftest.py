@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import selectors
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -20,27 +15,29 @@ import orjson
 import pytest
 
 from fixrouter.sim.admin import send_command
+from fixrouter.sim.process import SimulatorProcess
 
 from .peer import Peer
-
-STARTUP_TIMEOUT = 20.0  # QuickFIX import and dictionary load on a busy 2-core machine
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass
 class Sim:
-    proc: subprocess.Popen[bytes]
-    port: int
-    data_dir: Path
-    stderr_path: Path
-    args: list[str]
+    """A simulator child (`SimulatorProcess`) plus the test peers talking to it."""
+
+    process: SimulatorProcess
     peers: list[Peer] = field(default_factory=list)
+
+    @property
+    def proc(self) -> subprocess.Popen[bytes]:
+        return self.process.proc
+
+    @property
+    def port(self) -> int:
+        return self.process.port
+
+    @property
+    def data_dir(self) -> Path:
+        return self.process.data_dir
 
     def admin(self, cmd: str, **fields: Any) -> dict[str, Any]:
         return send_command(self.data_dir / "admin.sock", {"cmd": cmd, **fields})
@@ -68,24 +65,15 @@ class Sim:
         """SIGTERM, then wait; returns the exit status."""
         for p in self.peers:
             p.logout()  # so the simulator need not wait for a Logout answer
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise
+        return self.process.stop(timeout)
 
     def kill(self) -> None:
         for p in self.peers:
             p.close()
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
+        self.process.kill()
 
     def stderr(self) -> str:
-        return self.stderr_path.read_text(errors="replace")
+        return self.process.stderr()
 
 
 def start_sim(
@@ -94,35 +82,11 @@ def start_sim(
     extra: Sequence[str] = (),
     port: int | None = None,
 ) -> Sim:
-    port = port or free_port()
-    args = [sys.executable, "-m", "fixrouter.cli", "sim", "--port", str(port)]
-    args += ["--data-dir", str(data_dir)]
+    scenario_path = None
     if scenario is not None:
-        path = data_dir.parent / f"{data_dir.name}-scenario.toml"
-        path.write_text(scenario)
-        args += ["--scenario", str(path)]
-    args += list(extra)
-    stderr_path = data_dir.parent / f"{data_dir.name}-stderr.log"
-    with stderr_path.open("ab") as err:
-        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err)
-    sim = Sim(proc, port, data_dir, stderr_path, args)
-    assert proc.stdout is not None
-    with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        line = b""
-        while not line.endswith(b"\n"):
-            left = deadline - time.monotonic()
-            if left <= 0 or not sel.select(left):
-                sim.kill()
-                raise AssertionError(f"simulator did not start:\n{sim.stderr()}")
-            chunk = os.read(proc.stdout.fileno(), 1)
-            if not chunk:
-                sim.kill()
-                raise AssertionError(f"simulator exited ({proc.wait()}):\n{sim.stderr()}")
-            line += chunk
-    assert line.decode().strip() == f"listening on 127.0.0.1:{port}"
-    return sim
+        scenario_path = data_dir.parent / f"{data_dir.name}-scenario.toml"
+        scenario_path.write_text(scenario)
+    return Sim(SimulatorProcess(data_dir, port=port, scenario=scenario_path, extra_args=extra))
 
 
 @pytest.fixture

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import SimFactory, free_port
+from fixrouter.sim.process import free_port
+
+from .conftest import SimFactory
 
 pytestmark = pytest.mark.integration
 
