@@ -36,6 +36,9 @@ from .tags import DATA_FIELD_LENGTH, SOH, tag_key
 _BEGIN = b"8=FIX"
 _TRAILER_LEN = 7  # b"10=NNN\x01"
 _DATA_LENGTH_KEYS = frozenset(tag_key(tag) for tag in DATA_FIELD_LENGTH.values())
+# Keys that send a frame down the careful path: b"" is an empty tag (`|=value|`), and a
+# length-prefixed data field may hold SOH. Either way only the careful path frames it right.
+_CAREFUL_KEYS = _DATA_LENGTH_KEYS | {b""}
 _DATA_KEYS_BY_LENGTH = {tag_key(length): data for data, length in DATA_FIELD_LENGTH.items()}
 _MAX_LENGTH_DIGITS = 9
 _GARBLED_SAMPLE = 256  # bytes of a garbled frame kept for the log
@@ -74,7 +77,7 @@ class FrameDecoder:
     def __init__(self, begin_string: bytes = b"FIX.4.2", max_body_length: int = 1 << 20) -> None:
         self._prefix = b"8=" + begin_string + b"\x019="
         self._header = re.compile(
-            re.escape(self._prefix) + rb"(\d{1,%d})\x01" % _MAX_LENGTH_DIGITS
+            re.escape(self._prefix) + rb"(\d{1,%d})\x0135=" % _MAX_LENGTH_DIGITS
         ).match
         self._max_body_length = max_body_length
         # Leftover bytes of an incomplete frame. Kept as immutable bytes: a read that
@@ -106,7 +109,7 @@ class FrameDecoder:
             # code below, which reports precisely what is wrong.
             match = header(buf, pos)
             if match is not None:
-                body_start = match.end()
+                body_start = match.end() - 3  # the match ends after `35=`
                 body_end = body_start + int(match.group(1))
                 frame_end = body_end + _TRAILER_LEN
                 if (
@@ -114,7 +117,6 @@ class FrameDecoder:
                     and body_end - body_start <= max_body_length
                     and buf.startswith(b"10=", body_end)
                     and buf[frame_end - 1] == 1
-                    and buf.startswith(b"35=", body_start)
                 ):
                     frame = buf[pos:frame_end]
                     declared = frame[-4:-1]
@@ -128,10 +130,8 @@ class FrameDecoder:
                             if len(tokens) == 2 * frame.count(SOH):
                                 it = iter(tokens)
                                 index = dict(zip(it, it))  # noqa: B905 - even length
-                                if (
-                                    len(index) * 2 == len(tokens)
-                                    and b"" not in index
-                                    and index.keys().isdisjoint(_DATA_LENGTH_KEYS)
+                                if len(index) * 2 == len(tokens) and index.keys().isdisjoint(
+                                    _CAREFUL_KEYS
                                 ):
                                     out.append(FixMessage(frame, tokens, index))
                                     continue
@@ -239,9 +239,7 @@ def _split(frame: bytes) -> FixMessage | Garbled:
         index = dict(zip(it, it))  # noqa: B905 - even length by construction
         if len(index) * 2 != len(tokens):
             index = _first_occurrences(tokens)
-        # b"" is an empty tag (`|=value|`); a length-prefixed data field may hold SOH.
-        # Either way only the careful path frames it right.
-        if b"" not in index and index.keys().isdisjoint(_DATA_LENGTH_KEYS):
+        if index.keys().isdisjoint(_CAREFUL_KEYS):
             return FixMessage(frame, tokens, index)
     return _split_carefully(frame)
 
