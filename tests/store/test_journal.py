@@ -469,3 +469,31 @@ def test_failed_write_leaves_seq(open_journal: Opener, monkeypatch: pytest.Monke
     with pytest.raises(StoreError, match="No space left"):
         s.incr_next_target_seq()
     assert (s.next_sender_seq, s.next_target_seq) == (1, 1)
+
+
+def test_unopenable_path_is_a_store_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_bytes(b"")
+    with pytest.raises(StoreError, match="cannot open journal"):
+        JournalStore(blocker / "FIX.4.2-A-B", now=T0)
+
+
+def test_failed_reset_keeps_the_current_journal(
+    open_journal: Opener, stem: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = open_journal()
+    fill(s, 3)
+
+    def disk_full(src: object, dst: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "link", disk_full)
+    with pytest.raises(StoreError, match=r"cannot reset .*No space left"):
+        s.reset(T0 + 60)
+    assert s.next_sender_seq == 4
+    assert s.creation_time == T0
+    assert not Path(str(stem) + ".journal.new").exists()
+    s.save_outbound(4, b"still the same period")
+    s.close()
+    r = open_journal()
+    assert r.next_sender_seq == 5

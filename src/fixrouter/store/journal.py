@@ -158,13 +158,15 @@ class JournalStore:
         self._next_target = 1
         self._out = SeqIndex()
         self._in_offsets = array("q")
-        self._path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
             self._open(now)
-        except BaseException:
+        except BaseException as exc:
             if self._fd >= 0:
                 os.close(self._fd)
                 self._fd = -1
+            if isinstance(exc, OSError):
+                raise StoreError(f"cannot open journal {self._path}: {exc}") from exc
             raise
         self._synced = self._end
 
@@ -183,8 +185,6 @@ class JournalStore:
             self._end = len(records.encode_header(now))
             log.info("created journal %s", self._path)
             return
-        except OSError as exc:
-            raise StoreError(f"cannot open {self._path}: {exc}") from exc
         self._fd = fd
         _lock(fd, self._path)
         # Holding the lock, a .new file can only be left over from a reset that crashed
@@ -315,7 +315,7 @@ class JournalStore:
         try:
             written = _pwrite(self._fd, rec, off)
         except OSError as exc:
-            raise self._write_failed(exc) from exc
+            raise self._io_failed("write to", exc) from exc
         if written != len(rec):
             self._short_write(off, written, len(rec))
         self._end = off + written
@@ -362,15 +362,15 @@ class JournalStore:
         try:
             written = _pwrite(self._fd, rec, off)
         except OSError as exc:
-            raise self._write_failed(exc) from exc
+            raise self._io_failed("write to", exc) from exc
         if written != len(rec):
             self._short_write(off, written, len(rec))
         self._end = off + written
 
-    def _write_failed(self, exc: OSError) -> StoreError:
+    def _io_failed(self, what: str, exc: OSError) -> StoreError:
         if exc.errno == errno.EBADF and self._fd < 0:
             return StoreError(f"{self._path} is closed")
-        return StoreError(f"write to {self._path} failed: {exc}")
+        return StoreError(f"{what} {self._path} failed: {exc}")
 
     def _short_write(self, off: int, written: int, wanted: int) -> None:
         """Remove a partial record (disk full) so the file stays well-formed, then raise."""
@@ -412,7 +412,7 @@ class JournalStore:
             try:
                 os.fdatasync(self._fd)
             except OSError as exc:
-                raise self._write_failed(exc) from exc
+                raise self._io_failed("fdatasync of", exc) from exc
             if ticket > self._synced:
                 self._synced = ticket
             return ticket
@@ -468,7 +468,7 @@ class JournalStore:
                 f"{path}: {exc.reason} at offset {offset}", path=path, offset=offset
             ) from None
         except OSError as exc:
-            raise self._write_failed(exc) from exc
+            raise self._io_failed("read from", exc) from exc
         if rec.type != rtype or (seq is not None and rec.seq != seq):
             raise CorruptJournalError(
                 f"{path}: index points at record type {rec.type} seq {rec.seq} at offset "
@@ -483,9 +483,16 @@ class JournalStore:
     def reset(self, now: float) -> None:
         """Archive the current journal and start a new session period at ``now``.
 
-        Raises StoreError if the store is closed or the files cannot be written; the
-        current journal then stays in use.
+        Waits for an in-flight ``sync()`` to finish. Raises StoreError if the store is
+        closed or the files cannot be written; the current journal then stays in use.
         """
+        try:
+            archive = self._rotate(now)
+        except OSError as exc:
+            raise StoreError(f"cannot reset {self._path}: {exc}") from exc
+        log.info("reset %s: archived as %s", self._path, archive)
+
+    def _rotate(self, now: float) -> Path:
         with self._lock:
             if self._fd < 0:
                 raise StoreError(f"{self._path} is closed")
@@ -513,7 +520,7 @@ class JournalStore:
             # A fresh array: an inbound replay in progress keeps its own (now stale) one
             # and notices the generation change.
             self._in_offsets = array("q")
-        log.info("reset %s: archived as %s", self._path, archive)
+        return archive
 
     def _archive(self) -> Path:
         """Give the current journal its archive name without ever overwriting a file."""
