@@ -110,6 +110,8 @@ class DisconnectReason(enum.StrEnum):
     """connection_made was called while an operator must first resolve case 15."""
     OUT_OF_SESSION = "OUT_OF_SESSION"
     """The schedule's session period ended or a new period began."""
+    STORE_ERROR = "STORE_ERROR"
+    """The message store failed: nothing more may be sent or acknowledged (fail closed)."""
 
 
 @dataclass(frozen=True, slots=True)
