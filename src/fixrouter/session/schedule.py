@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _WEEKDAYS = {
     "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4,
@@ -90,7 +90,12 @@ class SessionSchedule:
         for day in (self.start_day, self.end_day):
             if day is not None and not 0 <= day <= 6:
                 raise ValueError(f"weekday must be 0 (Monday) to 6 (Sunday), got {day}")
-        tz: tzinfo = UTC if self.time_zone.upper() == "UTC" else ZoneInfo(self.time_zone)
+        tz: tzinfo = UTC
+        if self.time_zone.upper() != "UTC":
+            try:
+                tz = ZoneInfo(self.time_zone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown TimeZone {self.time_zone!r}") from None
         object.__setattr__(self, "_tz", tz)
 
     @property
