@@ -8,10 +8,10 @@ Settings, with their defaults:
 
 - `handl_inst = "2"`: HandlInst(21). IB's dictionary lists only 2 (automated execution,
   intervention OK).
-- `default_exchange = "SMART"`: ExDestination(100) for an order that names none; SMART is
-  IB's smart router.
-- `default_currency = "USD"`: Currency(15) for an order that names none. IB wants 15 with
-  100=SMART.
+- `default_exchange = "SMART"`: ExDestination(100) for an order whose `exchange` is empty;
+  SMART is IB's smart router.
+- `default_currency = "USD"`: Currency(15) for an order whose `currency` is empty. IB
+  wants 15 with 100=SMART.
 - `default_account` (unset): Account(1) for an order that names none; with neither, 1 is
   left out and IB uses the session's default account.
 - `default_capacity` (unset): CustomerOrFirm(204), `"customer"` or `"firm"`, for an order
