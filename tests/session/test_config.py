@@ -37,7 +37,7 @@ def test_every_quickfix_name_maps_to_a_field() -> None:
         ({"max_latency": 0}, "MaxLatency"),
         ({"max_resend_age": 0}, "MaxResendAge"),
         ({"test_request_delay_multiplier": 2.0}, "HeartBeatTimeoutMultiplier"),
-        ({"timestamp_precision": "ns"}, "TimeStampPrecision"),
+        ({"timestamp_precision": "ns"}, "TimestampPrecision"),
         ({"resend_chunk": 0}, "ResendChunkSize"),
     ],
 )

@@ -267,3 +267,26 @@ def test_missing_msg_seq_num_logs_out_and_disconnects(h: Harness) -> None:
     actions = h.feed(frame)
     assert fields(sent(actions)[0])[35] == b"5"
     assert disconnects(actions)[0].reason is DisconnectReason.PROTOCOL_ERROR
+
+
+def test_2b_gap_not_filled_is_asked_again_after_a_stall(h: Harness) -> None:
+    h.logon()
+    h.peer_seq = 4
+    h.feed(h.exec_report("C4"))
+    assert h.session.next_deadline() == h.now + 30
+    actions = h.tick(29)
+    assert "event:GAP_DETECTED" not in kinds(actions)
+    actions = h.tick(1)
+    assert "event:GAP_DETECTED" in kinds(actions)
+    requests = [m for m in sent(actions) if m.msg_type == b"2"]
+    assert fields(requests[0])[7] == b"2"
+    # Progress (a GapFill for 2) restarts the clock rather than asking again.
+    h.now += 10
+    h.feed(gap_fill(h, 3, seq=2, poss_dup=True, orig_sending_time=h.now))
+    assert "event:GAP_DETECTED" not in kinds(h.tick(25))
+
+
+def test_logon_answer_and_messages_in_one_read(h: Harness) -> None:
+    h.connect()
+    actions = h.feed(h.logon_answer(), h.exec_report("C2"), h.msg("1", (112, "X")))
+    assert kinds(actions) == ["event:LOGGED_ON", "deliver:8", "send:0"]

@@ -97,7 +97,7 @@ class SessionConfig:
             )
         if self.timestamp_precision not in ("ms", "us"):
             raise ConfigError(
-                f"TimeStampPrecision must be ms or us, got {self.timestamp_precision!r}"
+                f"TimestampPrecision must be ms or us, got {self.timestamp_precision!r}"
             )
         if self.resend_chunk < 1:
             raise ConfigError(f"ResendChunkSize must be >= 1, got {self.resend_chunk}")
@@ -109,7 +109,8 @@ class SessionConfig:
 
 
 # QuickFIX setting name -> SessionConfig field. StartTime, EndTime, StartDay, EndDay and
-# TimeZone build the `schedule`; AppMsgTypes is ours (comma-separated MsgTypes).
+# TimeZone build the `schedule` (NonStopSession=Y: no schedule); MaxResendAge,
+# ResendChunkSize and AppMsgTypes are ours.
 QUICKFIX_NAMES: Mapping[str, str] = MappingProxyType({
     "SenderCompID": "sender_comp_id",
     "TargetCompID": "target_comp_id",
@@ -125,11 +126,13 @@ QUICKFIX_NAMES: Mapping[str, str] = MappingProxyType({
     "MaxResendAge": "max_resend_age",
     "TestRequestDelayMultiplier": "test_request_delay_multiplier",
     "HeartBeatTimeoutMultiplier": "heartbeat_timeout_multiplier",
-    "TimeStampPrecision": "timestamp_precision",
+    "TimestampPrecision": "timestamp_precision",
     "ResendChunkSize": "resend_chunk",
     "SenderSubID": "sender_sub_id",
     "TargetSubID": "target_sub_id",
     "SenderLocationID": "sender_location_id",
     "AppMsgTypes": "app_msg_types",
 })
-SCHEDULE_NAMES: tuple[str, ...] = ("StartTime", "EndTime", "StartDay", "EndDay", "TimeZone")
+SCHEDULE_NAMES: tuple[str, ...] = (
+    "StartTime", "EndTime", "StartDay", "EndDay", "TimeZone", "NonStopSession",
+)

@@ -38,6 +38,9 @@ Decisions worth knowing
 * **Admin messages ahead of a gap are acted on at once** (TestRequest, Heartbeat,
   ResendRequest: liveness and the peer's recovery must not wait for ours) and leave a
   placeholder in the queue; application messages, Rejects and GapFills wait for their turn.
+* **A gap that stops filling** (the expected number has not moved for max(HeartBtInt,
+  10 s) while RESENDING) is asked for again, so a peer that drops a ResendRequest cannot
+  leave execution reports queued forever.
 * **While a ResendRequest is being answered**, messages that take new numbers (ours and
   admin) are journaled at once but held back and sent after the last resent message, so the
   counterparty sees numbers in order. `next_deadline()` returns "now" until the resend is
@@ -150,6 +153,9 @@ class Session:
         # Messages received ahead of a gap, by MsgSeqNum; None: already acted on.
         self.stash: dict[int, FixMessage | None] = {}
         self.resend_target = 0
+        # When the expected number last moved while RESENDING (to re-ask a stalled gap).
+        self.gap_seen_at = 0.0
+        self.gap_seen_seq = 0
         self.rejected_possdup_seq = 0
         self.jobs: deque[ResendJob] = deque()
         self.held: list[SendBytes] = []

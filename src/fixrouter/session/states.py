@@ -77,6 +77,7 @@ _OTHER_BEGIN_STRING = re.compile(rb"8=(FIX[!-~]*)\x019=\d+\x01").match
 # Admin messages acted on even when they arrive ahead of a gap.
 _ACT_NOW = frozenset({HEARTBEAT, TEST_REQUEST, RESEND_REQUEST})
 _POSS_DUP = b"43"
+_MIN_GAP_STALL = 10.0  # seconds; see Resending
 _YES = b"Y"
 
 
@@ -303,6 +304,8 @@ class InSession(State):
         """`seq` arrived ahead of the expected number (already queued)."""
         expected = s.store.next_target_seq
         s.resend_target = seq
+        s.gap_seen_at = now
+        s.gap_seen_seq = expected
         s.send(RESEND_REQUEST, resend_request_body(expected), now)
         s.event(EventKind.GAP_DETECTED,
                 f"expected MsgSeqNum {expected}, received {seq}: ResendRequest 7={expected} 16=0",
@@ -603,6 +606,34 @@ class Resending(InSession):
                     s.resend_target)
             return ACTIVE
         return self
+
+    # A peer that ignores our ResendRequest would leave its later messages (fills!) queued
+    # forever. QuickFIX waits; we ask again after this long without the expected number
+    # moving. A duplicate request is harmless: what arrives twice is PossDup and ignored.
+    @staticmethod
+    def _stall_limit(s: Session) -> float:
+        return max(float(s.config.heartbeat_interval), _MIN_GAP_STALL)
+
+    def on_timer(self, s: Session, now: float) -> State:
+        state = super().on_timer(s, now)
+        if state is not self:
+            return state
+        expected = s.store.next_target_seq
+        if expected != s.gap_seen_seq:
+            s.gap_seen_seq = expected
+            s.gap_seen_at = now
+        elif now - s.gap_seen_at >= self._stall_limit(s):
+            s.gap_seen_at = now
+            s.send(RESEND_REQUEST, resend_request_body(expected), now)
+            s.event(EventKind.GAP_DETECTED,
+                    f"gap at {expected} not filled after {self._stall_limit(s):g}s: "
+                    f"ResendRequest 7={expected} 16=0 again", expected)
+        return self
+
+    def deadline(self, s: Session) -> float | None:
+        deadline = super().deadline(s)
+        stall = s.gap_seen_at + self._stall_limit(s)
+        return stall if deadline is None else min(deadline, stall)
 
 
 class LogoutSent(InSession):
