@@ -13,6 +13,7 @@ class NotLoggedOn(SessionError):
     """`send_app` was called while the session is not logged on (or is logging out)."""
 
 
-class OperatorActionRequired(SessionError):
+class OperatorActionRequired(NotLoggedOn):
     """Case 15: sequence numbers disagree with the counterparty's; an operator must set
-    them (`Session.set_next_seqs`) before the session may log on again."""
+    them (`Session.set_next_seqs`) before the session may log on again. A NotLoggedOn, so
+    callers that only care whether an order can go out need catch just that."""
