@@ -1,0 +1,184 @@
+"""The engine: every configured FIX session, its journal, its core and its transport.
+
+Theory of operation
+-------------------
+`Engine(config)` opens one `JournalStore` per session (recovering it after a crash; the
+store's lock makes a second engine on the same journal fail at once), builds the sans-I/O
+`Session` on it and a `SessionTransport` to drive it, all keyed by the session's name.
+`await engine.run()` keeps every session connected until `await engine.stop()`, which logs
+them all out at once and waits for each Logout reply (or LogoutTimeout). `close()`
+releases the journals.
+
+Sessions are independent: each has its own journal, timer, reconnect policy and sync
+thread, and a failure of one (its journal cannot sync) stops that session alone; `run()`
+then returns its error in `failures` once every session has stopped.
+
+This is the seam for the order path (issue 4): the gateway calls `send_app(name, ...)`
+and receives inbound application messages through `on_deliver(name, message)` and
+session events through `on_event(name, event)`, from the event-loop thread. Until then,
+`fixrouter run --test-feed` (see `fixrouter.run`) is the only producer of orders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from fixrouter.codec import FixMessage
+from fixrouter.config import RouterConfig, SessionSettings
+from fixrouter.dictionary import CompiledValidator, load_dictionary
+from fixrouter.session import EventKind, Session, SessionEvent
+from fixrouter.store import JournalStore
+from fixrouter.transport import SessionTransport
+
+log = logging.getLogger("fixrouter.engine")
+
+Clock = Callable[[], float]
+DeliverCallback = Callable[[str, FixMessage], None]
+EventCallback = Callable[[str, SessionEvent], None]
+
+# Events that come often and mean little to an operator reading the log.
+_QUIET_EVENTS = frozenset({EventKind.HEARTBEAT_RTT, EventKind.TEST_REQUEST_SENT})
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSession:
+    """One configured session as the engine runs it."""
+
+    settings: SessionSettings
+    store: JournalStore
+    session: Session
+    transport: SessionTransport
+
+    @property
+    def name(self) -> str:
+        return self.settings.name
+
+
+class Engine:
+    """All sessions of one router process. See the module docstring.
+
+    Raises (from the constructor) StoreError if a journal cannot be opened or is held by
+    another process, CorruptJournalError if one is damaged, ConfigError if the data
+    dictionary or a TLS file cannot be loaded. Journals opened before the failure are
+    closed again.
+    """
+
+    def __init__(
+        self,
+        config: RouterConfig,
+        *,
+        on_deliver: DeliverCallback | None = None,
+        on_event: EventCallback | None = None,
+        validator: CompiledValidator | None = None,
+        clock: Clock = time.time,
+    ) -> None:
+        self.config = config
+        self._on_deliver = on_deliver
+        self._on_event = on_event
+        self._event_hooks: list[EventCallback] = []
+        self._clock = clock
+        self._validator = validator or CompiledValidator(load_dictionary())
+        self._sessions: dict[str, EngineSession] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self.failures: dict[str, BaseException] = {}
+        try:
+            for settings in config.sessions:
+                self._sessions[settings.name] = self._open(settings)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, settings: SessionSettings) -> EngineSession:
+        settings.store.directory.mkdir(parents=True, exist_ok=True)
+        store = JournalStore(
+            settings.store.stem(settings.session),
+            now=self._clock(),
+            durability=settings.store.durability,
+        )
+        try:
+            session = Session(settings.session, store, validator=self._validator)
+            transport = SessionTransport(
+                settings.name,
+                session,
+                store,
+                settings.transport,
+                on_deliver=self._deliver,
+                on_event=self._event,
+                clock=self._clock,
+            )
+        except BaseException:
+            store.close()
+            raise
+        log.info(
+            "%s: %s -> %s, journal %s (%s), next seq out %d, in %d",
+            settings.name, settings.session.sender_comp_id, settings.session.target_comp_id,
+            store.path, settings.store.durability.value, store.next_sender_seq,
+            store.next_target_seq,
+        )  # fmt: skip
+        return EngineSession(settings, store, session, transport)
+
+    # ---- the seam for the order path -----------------------------------------------------
+
+    @property
+    def sessions(self) -> Mapping[str, EngineSession]:
+        return self._sessions
+
+    def send_app(self, name: str, msg_type: bytes, body: bytes) -> None:
+        """Send one application message on session `name` (this event-loop turn).
+
+        Raises KeyError for an unknown session, and whatever `Session.send_app` raises
+        (NotLoggedOn, LocalProtocolError, StoreError): then nothing was sent.
+        """
+        self._sessions[name].transport.send_app(msg_type, body)
+
+    def add_event_hook(self, hook: EventCallback) -> None:
+        """Also call `hook(name, event)` for every session event (after `on_event`)."""
+        self._event_hooks.append(hook)
+
+    def _deliver(self, name: str, message: FixMessage) -> None:
+        if self._on_deliver is not None:
+            self._on_deliver(name, message)
+
+    def _event(self, name: str, event: SessionEvent) -> None:
+        if event.kind in _QUIET_EVENTS:
+            log.debug("%s: %s %s", name, event.kind.value, event.detail)
+        else:
+            log.info(
+                "%s: %s%s%s", name, event.kind.value,
+                f" seq {event.ref_seq}" if event.ref_seq is not None else "",
+                f": {event.detail}" if event.detail else "",
+            )  # fmt: skip
+        if self._on_event is not None:
+            self._on_event(name, event)
+        for hook in self._event_hooks:
+            hook(name, event)
+
+    # ---- life cycle ----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Keep every session connected until `stop()`. Failures land in `failures`."""
+        self._tasks = [
+            asyncio.create_task(s.transport.run(), name=f"session-{s.name}")
+            for s in self._sessions.values()
+        ]
+        results = await asyncio.gather(*self._tasks, return_exceptions=True)
+        for s, result in zip(self._sessions.values(), results, strict=True):
+            if isinstance(result, BaseException):
+                if not isinstance(result, asyncio.CancelledError):
+                    log.critical("%s: session stopped on error: %r", s.name, result)
+                self.failures[s.name] = result
+
+    async def stop(self) -> None:
+        """Log every session out at once; return when each has closed (or timed out)."""
+        await asyncio.gather(*(s.transport.stop() for s in self._sessions.values()))
+        if self._tasks:
+            await asyncio.wait(self._tasks)
+
+    def close(self) -> None:
+        """Release every journal. Idempotent."""
+        for s in self._sessions.values():
+            s.store.close()
