@@ -1,0 +1,298 @@
+"""The intent log: which strategy order each ClOrdID belongs to, written before sending.
+
+Theory of operation
+-------------------
+FIX messages do not carry the strategy's name or its order id, so the FIX journal alone
+cannot route a fill after a restart. The order book therefore writes one *intent* record
+per ClOrdID it allocates, to an append-only file per session beside the FIX journal
+(``<journal stem>.orders.log``), **before** the FIX message carrying that ClOrdID is
+handed to the session:
+
+* ``N`` new order: ClOrdID, strategy, id, symbol, side and quantity (so an order that
+  never reached the wire can still be reported);
+* ``R`` replace: ClOrdID, OrigClOrdID, strategy, new id;
+* ``C`` cancel: ClOrdID, OrigClOrdID (for the ClOrdID counter; the chain is in the FIX);
+* ``X`` send failed: ClOrdID and why, written when the session refused the message.
+
+Recovery joins the two files by ClOrdID (``fixrouter.oms.recovery``): a FIX message with
+its intent is a known order; an intent without a FIX message was never sent (the engine
+stopped between the two writes), and the order is reported rejected; a FIX message
+without an intent (possible only after a power loss in ``fsync`` mode, see below) is an
+orphan the book still tracks, under no strategy.
+
+**Format.** One JSON array per line, terminated by a newline: ``["N", ts, ...]``. A line is
+written with a single ``os.write`` on an ``O_APPEND`` descriptor, so after ``kill -9`` the
+file holds every record whose call returned, and at most one partial final line if the
+process died inside the call. On opening, a final line without its newline is a torn
+tail: it is logged, counted and truncated away (its FIX message cannot have been sent:
+the write comes first). A line in the middle that does not parse is corruption: it is
+logged and counted, skipped, and the rest is read (the FIX journal is still the truth
+for that order; it becomes an orphan).
+
+**Durability.** An ``os.write`` survives ``kill -9``. With the journal in ``fsync`` mode
+the router must also ``sync()`` this log in the same group commit before releasing the
+FIX bytes, or a power loss may keep a sent order's FIX record but lose its intent.
+
+`MemoryIntentLog` keeps the same lines in a list, for tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+import enum
+import fcntl
+import logging
+import os
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Protocol
+
+import orjson
+
+from fixrouter.requests import NewOrder
+from fixrouter.store import StoreError
+
+log = logging.getLogger("fixrouter.oms")
+
+SUFFIX = ".orders.log"
+_APPEND = orjson.OPT_APPEND_NEWLINE
+_dumps = orjson.dumps
+_write = os.write
+
+
+class IntentLogError(StoreError):
+    """The intent log cannot be opened or written. Nothing may be sent without it."""
+
+
+class IntentKind(enum.StrEnum):
+    NEW = "N"
+    REPLACE = "R"
+    CANCEL = "C"
+    FAILED = "X"
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """One record of the intent log. Fields a kind does not use are empty."""
+
+    kind: IntentKind
+    ts: float  # epoch seconds when the ClOrdID was allocated
+    cl_ord_id: str
+    orig_cl_ord_id: str | None = None
+    strategy: str = ""
+    id: str = ""  # the strategy's id (new_id for a replace)
+    symbol: str = ""
+    side: str = ""
+    qty: Decimal | None = None
+    reason: str = ""
+
+
+def intent_log_path(stem: str | os.PathLike[str]) -> Path:
+    """The intent log beside the FIX journal of a session stem."""
+    return Path(os.fspath(stem) + SUFFIX)
+
+
+def encode_new(ts: float, cl_ord_id: str, req: NewOrder) -> bytes:
+    # Symbol, side and quantity let an order that never reached the wire still be
+    # reported; the rest would cost hot-path time for the rare crash (orjson calls back
+    # into Python for every Decimal, so the quantity goes as a string).
+    return _dumps(
+        ("N", ts, cl_ord_id, req.strategy, req.id, req.symbol, req.side, str(req.qty)),
+        option=_APPEND,
+    )
+
+
+def encode_replace(
+    ts: float, cl_ord_id: str, orig_cl_ord_id: str, strategy: str, new_id: str
+) -> bytes:
+    return _dumps(("R", ts, cl_ord_id, orig_cl_ord_id, strategy, new_id), option=_APPEND)
+
+
+def encode_cancel(ts: float, cl_ord_id: str, orig_cl_ord_id: str) -> bytes:
+    return _dumps(("C", ts, cl_ord_id, orig_cl_ord_id), option=_APPEND)
+
+
+def encode_failed(ts: float, cl_ord_id: str, reason: str) -> bytes:
+    return _dumps(("X", ts, cl_ord_id, reason), option=_APPEND)
+
+
+class IntentFormatError(ValueError):
+    """A line is not a record this code wrote."""
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise IntentFormatError(f"expected a string, got {value!r}")
+    return value
+
+
+def _decimal(value: object) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        return Decimal(_text(value))
+    except InvalidOperation:
+        raise IntentFormatError(f"not a decimal: {value!r}") from None
+
+
+def decode_line(line: bytes) -> Intent:
+    """Parse one line (without its newline). Raises IntentFormatError."""
+    try:
+        rec = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise IntentFormatError(f"not JSON: {exc}") from None
+    if not isinstance(rec, list) or len(rec) < 3:
+        raise IntentFormatError("not a record array")
+    kind, ts, cl = rec[0], rec[1], _text(rec[2])
+    if not isinstance(ts, int | float):
+        raise IntentFormatError(f"bad timestamp {ts!r}")
+    try:
+        if kind == "N" and len(rec) == 8:
+            return Intent(
+                IntentKind.NEW, float(ts), cl, strategy=_text(rec[3]), id=_text(rec[4]),
+                symbol=_text(rec[5]), side=_text(rec[6]), qty=_decimal(rec[7]),
+            )
+        if kind == "R" and len(rec) == 6:
+            return Intent(IntentKind.REPLACE, float(ts), cl, orig_cl_ord_id=_text(rec[3]),
+                          strategy=_text(rec[4]), id=_text(rec[5]))
+        if kind == "C" and len(rec) == 4:
+            return Intent(IntentKind.CANCEL, float(ts), cl, orig_cl_ord_id=_text(rec[3]))
+        if kind == "X" and len(rec) == 4:
+            return Intent(IntentKind.FAILED, float(ts), cl, reason=_text(rec[3]))
+    except IndexError:  # pragma: no cover - lengths are checked above
+        pass
+    raise IntentFormatError(f"unknown record kind {kind!r} with {len(rec)} fields")
+
+
+def decode_lines(data: bytes, where: str) -> tuple[list[Intent], int]:
+    """Parse complete lines; return the records and how many lines were corrupt."""
+    intents: list[Intent] = []
+    corrupt = 0
+    offset = 0
+    for line in data.split(b"\n")[:-1]:
+        try:
+            intents.append(decode_line(line))
+        except IntentFormatError as exc:
+            corrupt += 1
+            log.error("%s: unreadable intent record at offset %d (%s): skipped",
+                      where, offset, exc)
+        offset += len(line) + 1
+    return intents, corrupt
+
+
+class IntentSink(Protocol):
+    """Where the order book writes intents. Each write raises IntentLogError on failure."""
+
+    torn: int
+    """Torn final lines discarded when the log was opened."""
+    corrupt: int
+    """Unreadable lines skipped when the log was opened."""
+
+    def write(self, line: bytes) -> None: ...
+
+    def records(self) -> list[Intent]:
+        """The records that were durable when the log was opened (memory: all so far)."""
+        ...
+
+
+class IntentLog:
+    """The file-backed intent log of one session. See the module docstring.
+
+    Raises IntentLogError if the file cannot be opened or another process holds it.
+    """
+
+    __slots__ = ("_fd", "_records", "_size", "corrupt", "path", "torn")
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.torn = 0
+        self.corrupt = 0
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise IntentLogError(f"cannot open {self.path}: {exc}") from exc
+        self._fd = fd
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise IntentLogError(f"{self.path} is in use by another process") from None
+            self._records = self._recover()
+        except BaseException:
+            os.close(fd)
+            self._fd = -1
+            raise
+
+    def _recover(self) -> list[Intent]:
+        chunks: list[bytes] = []
+        while chunk := os.pread(self._fd, 1 << 20, sum(len(c) for c in chunks)):
+            chunks.append(chunk)
+        data = b"".join(chunks)
+        end = data.rfind(b"\n") + 1
+        if end < len(data):
+            self.torn = 1
+            log.warning("%s: torn tail at offset %d: discarding %d bytes",
+                        self.path, end, len(data) - end)
+            os.ftruncate(self._fd, end)
+            os.fsync(self._fd)
+        self._size = end
+        records, self.corrupt = decode_lines(data[:end], str(self.path))
+        return records
+
+    def records(self) -> list[Intent]:
+        return list(self._records)
+
+    def write(self, line: bytes) -> None:
+        """Append one encoded record (one write(2)). Raises IntentLogError."""
+        try:
+            written = _write(self._fd, line)
+        except OSError as exc:
+            raise IntentLogError(f"cannot write {self.path}: {exc}") from exc
+        if written != len(line):
+            # Cut the partial line off, so the file stays a sequence of whole records.
+            try:
+                os.ftruncate(self._fd, self._size)
+            except OSError:
+                log.error("%s: could not truncate a partial record", self.path)
+            raise IntentLogError(f"short write to {self.path}: {written} of {len(line)}")
+        self._size += written
+
+    def sync(self) -> None:
+        """Make every record written so far durable (for the fsync group commit)."""
+        try:
+            os.fdatasync(self._fd)
+        except OSError as exc:
+            raise IntentLogError(f"cannot sync {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> IntentLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class MemoryIntentLog:
+    """An in-memory intent log: the same lines, kept in a list."""
+
+    __slots__ = ("corrupt", "fail", "lines", "torn")
+
+    def __init__(self, lines: list[bytes] | None = None) -> None:
+        self.lines: list[bytes] = [] if lines is None else lines
+        self.torn = 0
+        self.corrupt = 0
+        self.fail = False  # tests set it to make the next writes fail
+
+    def write(self, line: bytes) -> None:
+        if self.fail:
+            raise IntentLogError("intent log write failed (simulated)")
+        self.lines.append(line)
+
+    def records(self) -> list[Intent]:
+        records, self.corrupt = decode_lines(b"".join(self.lines), "memory")
+        return records
