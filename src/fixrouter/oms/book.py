@@ -1,0 +1,791 @@
+"""The order book: every order of every strategy, its state, its fills, and positions.
+
+Theory of operation
+-------------------
+The book is pure and synchronous: the router calls it, it returns values, and the only
+I/O it does is one append to the session's intent log per ClOrdID it allocates. Time is
+always an argument (`now`, UTC epoch seconds, for the ClOrdID date).
+
+**Outbound.** ``prepare_new`` checks the strategy's id is new, allocates a ClOrdID on the
+session, writes the intent record, and records the order as PendingNew; the router then
+builds and sends the NewOrderSingle and calls ``sent(order)`` for the `Accepted` event,
+or ``send_failed(order, reason)`` if the session could not take it. ``prepare_cancel``
+and ``prepare_replace`` work the same way and return a `CancelIntent` / `ReplaceIntent`
+carrying the new ClOrdID and OrigClOrdID(41), the order's *current* ClOrdID. The order is
+PendingCancel / PendingReplace from that moment.
+
+**Identity and isolation.** Each strategy has its own map of ids to orders, and every
+request is resolved in the requesting strategy's map only, so another strategy's order
+is exactly as unknown as a missing one (`UNKNOWN_ORDER`, never a hint that it exists).
+An id is never reused by a strategy while the book (and after a restart, the journal
+period) remembers it: a replace's `new_id` is reserved when the replace is prepared, an
+id that was replaced answers `Replaced`, and a refused replace's `new_id` answers
+`Rejected`. While a replace is pending, its `new_id` already names the same order.
+
+**Inbound.** ``on_execution_report`` finds the order by ClOrdID(11), else OrigClOrdID(41),
+else OrderID(37) (unsolicited reports carry no ClOrdID), applies it once, and returns the
+`(strategy, event)` pairs to deliver. A report is applied once: trade reports (fills,
+busts, corrections) are keyed by ExecID(17), other reports by ExecID with their
+ExecType, OrdStatus and ClOrdID (so a broker that numbers acks loosely cannot make two
+different reports look alike). Resent reports (PossDup) are counted and dropped.
+A report for an unknown order that names its OrderID, Symbol, Side and OrderQty is
+adopted as an *orphan* (strategy `ORPHAN`, id = its ClOrdID or OrderID): IB-initiated
+orders and unsolicited cancels are then tracked, their fills reach positions, and risk
+sees them among the open orders.
+
+Status changes go through `states.ROWS` (see `fixrouter.oms.states`). Fills are applied
+whatever the status: an execution happened even if its report arrived out of order.
+CumQty never exceeds OrderQty: the excess of an over-fill is logged, counted and not
+applied, to the order or to the position. Busts (ExecTransType 1) remove the fill named
+by ExecRefID(19) from the order and the position; corrections (2) replace its quantity
+and price; status reports (3) adopt the broker's terminal status and apply no fill.
+
+An ExecutionReport rejecting (150=8) a ClOrdID that is one of our pending cancel or
+replace requests is a refusal of that request, not of the order.
+
+**Restart.** ``rebuild(session, store)`` replays the FIX journal and intent log (see
+`fixrouter.oms.recovery`). Until every session added with ``add_session`` is rebuilt,
+``ready`` is false and every request is refused with `ENGINE_UNAVAILABLE`; the risk gate
+fails closed on the same flag.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, KeysView, Mapping
+from decimal import Decimal
+
+from fixrouter.codec import FixMessage
+from fixrouter.errors import FixRouterError
+from fixrouter.events import (
+    Accepted,
+    CancelRejected,
+    Denied,
+    ErrorCode,
+    Event,
+    ExecKind,
+    Execution,
+    OrderState,
+    OrderStatus,
+    RequestError,
+)
+from fixrouter.oms.clordid import ClOrdIdError, ClOrdIdGenerator
+from fixrouter.oms.counters import Anomaly, AnomalyCounter
+from fixrouter.oms.intents import (
+    Intent,
+    IntentLogError,
+    IntentSink,
+    encode_cancel,
+    encode_failed,
+    encode_new,
+    encode_replace,
+)
+from fixrouter.oms.order import ORPHAN, CancelIntent, Order, ReplaceIntent
+from fixrouter.oms.positions import ZERO, Fill, Position, PositionView, order_instrument
+from fixrouter.oms.recovery import replay
+from fixrouter.oms.states import (
+    EXEC_TYPE_TRIGGER,
+    ORD_STATUS,
+    ROWS,
+    TERMINAL,
+    TRIGGER_KIND,
+    Target,
+    Trigger,
+)
+from fixrouter.oms.wire import WireValueError, decimal, new_order_from_fix
+from fixrouter.requests import CancelOrder, NewOrder, ReplaceOrder, Side
+from fixrouter.store import MessageStore
+
+log = logging.getLogger("fixrouter.oms")
+
+Routed = list[tuple[str, Event]]
+Prepared = Order | CancelIntent | ReplaceIntent
+
+_ER = b"8"
+_CANCEL_REJECT = b"9"
+_TRADE = frozenset({Trigger.ER_PARTIAL, Trigger.ER_FILL})
+_TRANS_TRIGGER = {b"1": Trigger.BUST, b"2": Trigger.CORRECT, b"3": Trigger.STATUS}
+_KEYED_BY_EXEC_ID = frozenset({Trigger.ER_PARTIAL, Trigger.ER_FILL, Trigger.BUST,
+                               Trigger.CORRECT})
+_CXL_REJ_REASON = {
+    b"0": "too late to cancel",
+    b"1": "unknown order",
+    b"2": "broker option",
+    b"3": "already pending cancel or replace",
+}
+_NOT_READY = "the order book is recovering its state; try again shortly"
+_PN = OrderStatus.PENDING_NEW
+_REPLACED = OrderStatus.REPLACED
+_REJECTED = OrderStatus.REJECTED
+_WORKING = Target.WORKING
+_BROKER = Target.BROKER
+_SIGN = {Side.BUY: 1, Side.SELL: -1, Side.SHORT: -1}
+
+
+class OmsError(FixRouterError):
+    """The order book was used wrongly (unknown session, duplicate prefix, rebuilt twice)."""
+
+
+class _Session:
+    __slots__ = ("ids", "intents", "name", "rebuilt")
+
+    def __init__(self, name: str, ids: ClOrdIdGenerator, intents: IntentSink) -> None:
+        self.name = name
+        self.ids = ids
+        self.intents = intents
+        self.rebuilt = False
+
+
+def _latin(value: bytes) -> str:
+    return value.decode("latin-1")
+
+
+class OrderBook:
+    """All orders, fills and positions of the engine. See the module docstring."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, _Session] = {}
+        self._default: _Session | None = None
+        self._ready = False
+        self._ids: dict[str, dict[str, Order | OrderState]] = {}
+        self._by_cl: dict[str, Order] = {}
+        self._by_order_id: dict[str, Order] = {}
+        self._open: dict[Order, None] = {}  # insertion-ordered set of working orders
+        self._seen: set[bytes] = set()
+        self._fills: dict[str, Fill] = {}
+        self._positions: dict[tuple[str, str], Position] = {}
+        self._early_intents: dict[str, Intent] = {}  # from earlier journal periods
+        self.counters = AnomalyCounter()
+
+    # -- sessions and readiness ------------------------------------------------------------
+
+    def add_session(self, name: str, prefix: str, intents: IntentSink) -> None:
+        """Register a FIX session and its ClOrdID prefix; the book is not ready until
+        ``rebuild(name, ...)`` has run. The first session is the default for new orders.
+
+        Raises OmsError if the name or prefix is taken; ClOrdIdError for a bad prefix.
+        """
+        if name in self._sessions:
+            raise OmsError(f"session {name!r} added twice")
+        if any(s.ids.prefix == prefix for s in self._sessions.values()):
+            raise OmsError(f"ClOrdID prefix {prefix!r} is used by another session")
+        session = _Session(name, ClOrdIdGenerator(prefix), intents)
+        self._sessions[name] = session
+        if self._default is None:
+            self._default = session
+        self._ready = False
+        self.counters.inc(Anomaly.INTENT_TORN, intents.torn)
+        self.counters.inc(Anomaly.INTENT_CORRUPT, intents.corrupt)
+
+    @property
+    def ready(self) -> bool:
+        """True once every session has been rebuilt: requests are accepted only then."""
+        return self._ready
+
+    @property
+    def sessions(self) -> list[str]:
+        return list(self._sessions)
+
+    def rebuild(self, session: str, store: MessageStore) -> Routed:
+        """Recover the session's orders from its FIX journal and intent log.
+
+        Returns the events owed to strategies for orders that were never sent (the
+        gateway delivers them when the strategy is connected). Raises OmsError for an
+        unknown or already rebuilt session.
+        """
+        sess = self._session(session)
+        if sess.rebuilt:
+            raise OmsError(f"session {session!r} was already rebuilt")
+        events = replay(self, sess, store)
+        sess.rebuilt = True
+        self._ready = all(s.rebuilt for s in self._sessions.values())
+        log.info("session %s rebuilt: %d open orders in the book", session, len(self._open))
+        return events
+
+    def _session(self, name: str) -> _Session:
+        try:
+            return self._sessions[name]
+        except KeyError:
+            raise OmsError(f"unknown session {name!r}") from None
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def prepare_new(
+        self, req: NewOrder, now: float, session: str | None = None
+    ) -> Order | RequestError:
+        """Allocate a ClOrdID, write the intent and record the order as PendingNew.
+
+        `session` defaults to the first session added. The caller sends the order, then
+        calls `sent` (or `send_failed`).
+        """
+        if not self._ready:
+            return RequestError(ErrorCode.ENGINE_UNAVAILABLE, _NOT_READY, req.id)
+        ids = self._ids.get(req.strategy)
+        if ids is None:
+            ids = self._ids[req.strategy] = {}
+        elif req.id in ids:
+            return RequestError(
+                ErrorCode.DUPLICATE_ID, f"id {req.id!r} was already used today", req.id
+            )
+        sess = self._default if session is None else self._sessions.get(session)
+        if sess is None:
+            return RequestError(ErrorCode.BAD_VALUE, f"no FIX session {session!r}", req.id)
+        try:
+            cl = sess.ids.next(now)
+            sess.intents.write(encode_new(now, cl, req))
+        except (IntentLogError, ClOrdIdError) as exc:
+            log.error("order %s/%s refused: %s", req.strategy, req.id, exc)
+            return RequestError(ErrorCode.ENGINE_UNAVAILABLE, str(exc), req.id)
+        order = Order(req, sess.name, cl)
+        ids[req.id] = order
+        self._by_cl[cl] = order
+        self._open[order] = None
+        return order
+
+    def sent(self, item: Prepared) -> Accepted | None:
+        """The prepared message is journaled and on its way. A new order gets `Accepted`;
+        cancels and replaces are answered by the broker's reports."""
+        if type(item) is Order:
+            return Accepted(item.id, item.cl_ord_id)
+        return None
+
+    def send_failed(self, item: Prepared, reason: str, now: float = 0.0) -> Routed:
+        """The session could not send the prepared message: undo it and say so.
+
+        A new order becomes Rejected (`Denied` to the strategy, which never saw it
+        accepted); a cancel or replace is withdrawn (`CancelRejected`).
+        """
+        sess = self._sessions.get(item.session)
+        if sess is not None:
+            try:
+                sess.intents.write(encode_failed(now, item.cl_ord_id, reason))
+            except IntentLogError as exc:
+                log.error("could not record the failed send of %s: %s", item.cl_ord_id, exc)
+        if isinstance(item, Order):
+            item.text = reason
+            self._transition(item, Trigger.SEND_FAILED)
+            return [(item.strategy, Denied(item.id, ErrorCode.ENGINE_UNAVAILABLE.value,
+                                           f"not sent: {reason}"))]
+        order = item.order
+        if isinstance(item, CancelIntent):
+            if order.pending_cancel is item:
+                order.pending_cancel = None
+                self._transition(order, Trigger.CANCEL_REJECT)
+            return [(order.strategy, CancelRejected(order.id, f"cancel not sent: {reason}"))]
+        if order.pending_replace is item:
+            return self._replace_refused(order, item, f"not sent: {reason}")
+        return []
+
+    def prepare_cancel(self, req: CancelOrder, now: float) -> CancelIntent | RequestError:
+        """Allocate the cancel's ClOrdID and write its intent; the order is PendingCancel."""
+        found = self._working(req.strategy, req.id)
+        if isinstance(found, RequestError):
+            return found
+        order = found
+        if order.pending_cancel is not None:
+            return RequestError(
+                ErrorCode.ORDER_NOT_WORKING,
+                f"order {req.id!r} already has a cancel pending "
+                f"({order.pending_cancel.cl_ord_id})",
+                req.id,
+            )
+        sess = self._sessions[order.session]
+        try:
+            cl = sess.ids.next(now)
+            sess.intents.write(encode_cancel(now, cl, order.cl_ord_id))
+        except (IntentLogError, ClOrdIdError) as exc:
+            log.error("cancel %s/%s refused: %s", req.strategy, req.id, exc)
+            return RequestError(ErrorCode.ENGINE_UNAVAILABLE, str(exc), req.id)
+        intent = CancelIntent(order, order.session, cl, order.cl_ord_id)
+        self._register_cancel(intent)
+        return intent
+
+    def prepare_replace(self, req: ReplaceOrder, now: float) -> ReplaceIntent | RequestError:
+        """Check the replace, allocate its ClOrdID, reserve `new_id`, write the intent.
+
+        Refused: unknown id (`UNKNOWN_ORDER`), an order that is done or already has a
+        cancel or replace pending (`ORDER_NOT_WORKING`), a `new_id` already used
+        (`DUPLICATE_ID`), a quantity not above what is filled or a replace that changes
+        nothing (`BAD_VALUE`).
+        """
+        found = self._working(req.strategy, req.id)
+        if isinstance(found, RequestError):
+            return found
+        order = found
+        pending = order.pending_replace or order.pending_cancel
+        if pending is not None:
+            what = "replace" if pending is order.pending_replace else "cancel"
+            return RequestError(
+                ErrorCode.ORDER_NOT_WORKING,
+                f"order {req.id!r} has a {what} pending ({pending.cl_ord_id}); "
+                "wait for its answer",
+                req.id,
+            )
+        if req.new_id in self._ids[req.strategy]:
+            return RequestError(
+                ErrorCode.DUPLICATE_ID, f"new_id {req.new_id!r} was already used today", req.id
+            )
+        qty = order.qty if req.qty is None else req.qty
+        price = order.price if req.price is None else req.price
+        stop = order.stop_price if req.stop_price is None else req.stop_price
+        tif = order.tif if req.tif is None else req.tif
+        if qty <= order.cum_qty:
+            return RequestError(
+                ErrorCode.BAD_VALUE,
+                f"qty {qty} must be above the quantity already filled ({order.cum_qty})",
+                req.id,
+            )
+        if (qty, price, stop, tif) == (order.qty, order.price, order.stop_price, order.tif):
+            return RequestError(ErrorCode.BAD_VALUE, "the replace changes nothing", req.id)
+        sess = self._sessions[order.session]
+        try:
+            cl = sess.ids.next(now)
+            sess.intents.write(encode_replace(
+                now, cl, order.cl_ord_id, order.strategy, req.new_id))
+        except (IntentLogError, ClOrdIdError) as exc:
+            log.error("replace %s/%s refused: %s", req.strategy, req.id, exc)
+            return RequestError(ErrorCode.ENGINE_UNAVAILABLE, str(exc), req.id)
+        intent = ReplaceIntent(order, order.session, cl, order.cl_ord_id, req.new_id, qty,
+                               price, stop, tif)
+        self._register_replace(intent)
+        return intent
+
+    def _working(self, strategy: str, order_id: str) -> Order | RequestError:
+        if not self._ready:
+            return RequestError(ErrorCode.ENGINE_UNAVAILABLE, _NOT_READY, order_id)
+        ids = self._ids.get(strategy)
+        entry = None if ids is None else ids.get(order_id)
+        if entry is None:
+            return RequestError(ErrorCode.UNKNOWN_ORDER, f"no order with id {order_id!r}",
+                                order_id)
+        if isinstance(entry, OrderState):
+            return RequestError(
+                ErrorCode.ORDER_NOT_WORKING,
+                f"order {order_id!r} is {entry.status.value}", order_id,
+            )
+        if entry.status in TERMINAL:
+            return RequestError(
+                ErrorCode.ORDER_NOT_WORKING,
+                f"order {order_id!r} is {entry.status.value}", order_id,
+            )
+        return entry
+
+    # -- registration (shared with recovery) -------------------------------------------------
+
+    def _register_order(self, order: Order) -> None:
+        self._ids.setdefault(order.strategy, {})[order.id] = order
+        self._by_cl[order.cl_ord_id] = order
+        if order.status not in TERMINAL:
+            self._open[order] = None
+
+    def _register_cancel(self, intent: CancelIntent, replaying: bool = False) -> None:
+        order = intent.order
+        order.pending_cancel = intent
+        self._by_cl[intent.cl_ord_id] = order
+        if not (replaying and order.status in TERMINAL):
+            self._transition(order, Trigger.CANCEL_SENT)
+
+    def _register_replace(self, intent: ReplaceIntent, replaying: bool = False) -> None:
+        order = intent.order
+        order.pending_replace = intent
+        self._by_cl[intent.cl_ord_id] = order
+        self._ids[order.strategy][intent.new_id] = order
+        if not (replaying and order.status in TERMINAL):
+            self._transition(order, Trigger.REPLACE_SENT)
+
+    def _retire(self, strategy: str, state: OrderState) -> None:
+        self._ids.setdefault(strategy, {})[state.id] = state
+
+    # -- the state machine ----------------------------------------------------------------
+
+    def _transition(self, order: Order, trigger: Trigger, ord_status: bytes | None = None) -> bool:
+        """Move the order by the table; log and count an impossible move. True if moved."""
+        old = order.status
+        cell = ROWS[old].get(trigger)
+        if cell is None:
+            self.counters.inc(Anomaly.ILLEGAL_TRANSITION)
+            log.warning("illegal transition for %s/%s (%s): %s on %s; status kept",
+                        order.strategy, order.id, order.cl_ord_id, trigger.name, old.value)
+            return False
+        if cell is _WORKING:
+            new = self._derive(order)
+        elif cell is _BROKER:
+            broker = ORD_STATUS.get(ord_status or b"")
+            if broker is not None and broker in TERMINAL and broker is not _REPLACED:
+                new = broker
+            else:
+                new = self._derive(order)
+        else:
+            assert isinstance(cell, OrderStatus)
+            new = cell
+        order.status = new
+        if new in TERMINAL:
+            if old not in TERMINAL:
+                self._open.pop(order, None)
+        elif old in TERMINAL:
+            self._open[order] = None
+        return True
+
+    @staticmethod
+    def _derive(order: Order) -> OrderStatus:
+        """`Target.WORKING`; inlines `states.working_status` (hot path)."""
+        if order.pending_cancel is not None:
+            return OrderStatus.PENDING_CANCEL
+        if order.pending_replace is not None:
+            return OrderStatus.PENDING_REPLACE
+        if not order.acknowledged:
+            return _PN
+        return OrderStatus.PARTIALLY_FILLED if order.cum_qty else OrderStatus.NEW
+
+    # -- inbound -----------------------------------------------------------------------------
+
+    def on_message(self, msg: FixMessage, session: str = "") -> Routed:
+        """Dispatch an inbound application message; types other than 8 and 9 are ignored."""
+        msg_type = msg.msg_type
+        if msg_type == _ER:
+            return self.on_execution_report(msg, session)
+        if msg_type == _CANCEL_REJECT:
+            return self.on_cancel_reject(msg)
+        return []
+
+    def on_execution_report(self, msg: FixMessage, session: str = "") -> Routed:
+        """Apply an ExecutionReport once; return the events for the owning strategy.
+
+        `session` is the FIX session it arrived on (used only to file orphans).
+        Never raises on bad content: it is logged and counted.
+        """
+        idx = msg.index
+        exec_id_b = idx.get(b"17")
+        if exec_id_b is None:
+            return self._bad(msg, "no ExecID(17)")
+        trans = idx.get(b"20", b"0")
+        exec_type = idx.get(b"150", b"")
+        if trans == b"0":
+            trigger = EXEC_TYPE_TRIGGER.get(exec_type, Trigger.STATUS)
+        else:
+            found = _TRANS_TRIGGER.get(trans)
+            if found is None:
+                return self._bad(msg, f"unknown ExecTransType(20) {trans!r}")
+            trigger = found
+        cl_b = idx.get(b"11")
+        ord_status = idx.get(b"39")
+        if trigger in _KEYED_BY_EXEC_ID:
+            key = exec_id_b
+        else:
+            key = b"\x01".join((exec_id_b, trans, exec_type, ord_status or b"", cl_b or b""))
+        if key in self._seen:
+            self.counters.inc(Anomaly.DUPLICATE_REPORT)
+            log.debug("duplicate report %r ignored", exec_id_b)
+            return []
+        self._seen.add(key)
+        order = self._locate(idx)
+        if order is None:
+            order = self._adopt(msg, session)
+            if order is None:
+                return []
+        oid = idx.get(b"37")
+        if oid and not order.order_id:
+            order.order_id = _latin(oid)
+            self._by_order_id[order.order_id] = order
+        if trigger is not Trigger.ER_PENDING_NEW:
+            order.acknowledged = True
+        cl = _latin(cl_b) if cl_b else ""
+        text_b = idx.get(b"58")
+        reason = _latin(text_b) if text_b is not None else None
+        exec_id = _latin(exec_id_b)
+        last_qty = last_px = ZERO
+        try:
+            if trigger in _TRADE:
+                last_qty, last_px = self._apply_fill(order, msg, exec_id)
+            elif trigger is Trigger.ER_REPLACED:
+                pr = order.pending_replace
+                if pr is None or (cl and cl != pr.cl_ord_id):
+                    self.counters.inc(Anomaly.ILLEGAL_TRANSITION)
+                    log.warning("replace report %s for %s/%s matches no replace of ours",
+                                cl, order.strategy, order.id)
+                    return [(order.strategy, self._execution(order, trigger, exec_id, ZERO,
+                                                             ZERO, reason))]
+                self._apply_replace(order, pr)
+            elif trigger is Trigger.ER_REJECTED and cl and cl != order.cl_ord_id:
+                # A reject of one of our cancel/replace requests, not of the order.
+                if order.pending_replace is not None and cl == order.pending_replace.cl_ord_id:
+                    return self._replace_refused(order, order.pending_replace, reason or "")
+                if order.pending_cancel is not None and cl == order.pending_cancel.cl_ord_id:
+                    return self._cancel_refused(order, reason or "rejected")
+            elif trigger is Trigger.ER_CANCELED:
+                order.pending_cancel = None
+            elif trigger is Trigger.BUST:
+                last_qty, last_px = self._bust(order, msg)
+            elif trigger is Trigger.CORRECT:
+                last_qty, last_px = self._correct(order, msg, exec_id)
+            elif trigger is Trigger.ER_RESTATED:
+                restated = decimal(idx.get(b"38"))
+                if restated is not None and restated >= order.cum_qty:
+                    order.qty = restated
+            elif trigger is Trigger.STATUS:
+                broker_cum = decimal(idx.get(b"14"))
+                if broker_cum is not None and broker_cum != order.cum_qty:
+                    self.counters.inc(Anomaly.CUM_QTY_MISMATCH)
+                    log.warning("%s/%s: broker CumQty %s, book %s", order.strategy, order.id,
+                                broker_cum, order.cum_qty)
+        except WireValueError as exc:
+            return self._bad(msg, str(exc))
+        if reason is not None and trigger is Trigger.ER_REJECTED:
+            order.text = reason
+        self._transition(order, trigger, ord_status)
+        return [(order.strategy,
+                 self._execution(order, trigger, exec_id, last_qty, last_px, reason))]
+
+    def on_cancel_reject(self, msg: FixMessage) -> Routed:
+        """Apply an OrderCancelReject: the cancel or replace named by ClOrdID(11) failed."""
+        cl_b = msg.get(11)
+        cl = _latin(cl_b) if cl_b else ""
+        order = self._by_cl.get(cl)
+        text_b = msg.get(58)
+        reason = _latin(text_b) if text_b else _CXL_REJ_REASON.get(msg.get(102) or b"", "")
+        if order is not None:
+            pc = order.pending_cancel
+            pr = order.pending_replace
+            if pc is not None and pc.cl_ord_id == cl:
+                return self._cancel_refused(order, reason or "cancel rejected")
+            if pr is not None and pr.cl_ord_id == cl:
+                return self._replace_refused(order, pr, reason or "replace rejected")
+        self.counters.inc(Anomaly.STALE_CANCEL_REJECT)
+        log.info("cancel reject for %r matches no pending request (duplicate or late)", cl)
+        return []
+
+    def _cancel_refused(self, order: Order, reason: str) -> Routed:
+        order.pending_cancel = None
+        self._transition(order, Trigger.CANCEL_REJECT)
+        return [(order.strategy, CancelRejected(order.id, reason))]
+
+    def _replace_refused(self, order: Order, intent: ReplaceIntent, reason: str) -> Routed:
+        order.pending_replace = None
+        self._retire(order.strategy, OrderState(
+            id=intent.new_id, cl_ord_id=intent.cl_ord_id, symbol=order.req.symbol,
+            side=order.req.side.value, status=_REJECTED, qty=intent.qty, cum_qty=ZERO,
+            leaves_qty=ZERO, avg_px=ZERO, price=intent.price,
+        ))
+        self._transition(order, Trigger.REPLACE_REJECT)
+        return [(order.strategy,
+                 CancelRejected(order.id, f"replace to {intent.new_id!r} rejected: {reason}"))]
+
+    def _apply_replace(self, order: Order, intent: ReplaceIntent) -> None:
+        self._retire(order.strategy, OrderState(
+            id=order.id, cl_ord_id=order.cl_ord_id, symbol=order.req.symbol,
+            side=order.req.side.value, status=_REPLACED, qty=order.qty,
+            cum_qty=order.cum_qty, leaves_qty=ZERO, avg_px=order.avg_px, price=order.price,
+        ))
+        order.pending_replace = None
+        order.id = intent.new_id
+        order.cl_ord_id = intent.cl_ord_id
+        order.qty = intent.qty
+        order.price = intent.price
+        order.stop_price = intent.stop_price
+        order.tif = intent.tif
+        self._ids[order.strategy][intent.new_id] = order
+
+    def _locate(self, idx: Mapping[bytes, bytes]) -> Order | None:
+        by_cl = self._by_cl
+        for tag in (b"11", b"41"):
+            value = idx.get(tag)
+            if value:
+                order = by_cl.get(_latin(value))
+                if order is not None:
+                    return order
+        oid = idx.get(b"37")
+        return self._by_order_id.get(_latin(oid)) if oid else None
+
+    def _adopt(self, msg: FixMessage, session: str) -> Order | None:
+        """File a report's unknown order as an orphan (or under the strategy that an
+        earlier journal period's intent names), so it is tracked from now on."""
+        self.counters.inc(Anomaly.UNKNOWN_ORDER_REPORT)
+        oid = msg.get_str(37)
+        cl = msg.get_str(11)
+        if not oid:
+            log.warning("report %r for an unknown order without OrderID: ignored", msg)
+            return None
+        intent = self._early_intents.get(cl or "")
+        strategy, order_id = ORPHAN, cl or oid
+        if intent is not None:
+            strategy, order_id = intent.strategy, intent.id
+        ids = self._ids.setdefault(strategy, {})
+        if order_id in ids:
+            strategy, order_id = ORPHAN, cl or oid
+            ids = self._ids.setdefault(strategy, {})
+            if order_id in ids:
+                order_id = f"{order_id}/{oid}"
+        try:
+            req = new_order_from_fix(msg, strategy, order_id)
+        except WireValueError as exc:
+            log.warning("report for an unknown order %s is unusable (%s): ignored", oid, exc)
+            return None
+        order = Order(req, session, cl or "")
+        order.order_id = oid
+        ids[order_id] = order
+        if cl:
+            self._by_cl[cl] = order
+        self._by_order_id[oid] = order
+        self._open[order] = None
+        log.warning("report for unknown order %s (OrderID %s) filed under %r as %s",
+                    cl, oid, strategy, order_id)
+        return order
+
+    # -- fills -------------------------------------------------------------------------------
+
+    def _apply_fill(self, order: Order, msg: FixMessage, exec_id: str) -> tuple[Decimal, Decimal]:
+        qty = decimal(msg.get(32)) or ZERO
+        px = decimal(msg.get(31)) or ZERO
+        if qty <= 0:
+            return ZERO, px
+        room = order.qty - order.cum_qty
+        if qty > room:
+            self.counters.inc(Anomaly.OVERFILL)
+            log.error("over-fill on %s/%s (%s): %s more with %s open; applying %s",
+                      order.strategy, order.id, exec_id, qty, room, max(room, ZERO))
+            qty = room if room > 0 else ZERO
+        fill = Fill(exec_id, order, _SIGN[order.req.side], qty, px)
+        self._fills[exec_id] = fill
+        if qty:
+            order.cum_qty += qty
+            order.notional += qty * px
+            position = order.position
+            if position is None:
+                position = self._position_for(order)
+            position.add(fill)
+        return qty, px
+
+    def _position_for(self, order: Order) -> Position:
+        key = (order.req.account or "", order_instrument(order.req))
+        position = self._positions.get(key)
+        if position is None:
+            position = self._positions[key] = Position(*key)
+        order.position = position
+        return position
+
+    def _referenced_fill(self, order: Order, msg: FixMessage) -> Fill | None:
+        ref = msg.get_str(19)
+        fill = self._fills.get(ref or "")
+        if fill is None or fill.busted or fill.order is not order:
+            self.counters.inc(Anomaly.UNKNOWN_EXEC_REF)
+            log.warning("%s/%s: ExecRefID %r names no standing fill of this order",
+                        order.strategy, order.id, ref)
+            return None
+        return fill
+
+    def _bust(self, order: Order, msg: FixMessage) -> tuple[Decimal, Decimal]:
+        fill = self._referenced_fill(order, msg)
+        if fill is None:
+            return ZERO, ZERO
+        fill.busted = True
+        order.cum_qty -= fill.qty
+        order.notional -= fill.qty * fill.px
+        if order.position is not None:
+            order.position.recompute()
+        return fill.qty, fill.px
+
+    def _correct(self, order: Order, msg: FixMessage, exec_id: str) -> tuple[Decimal, Decimal]:
+        fill = self._referenced_fill(order, msg)
+        if fill is None:
+            return ZERO, ZERO
+        qty = decimal(msg.get(32)) or ZERO
+        px = decimal(msg.get(31)) or fill.px
+        room = order.qty - (order.cum_qty - fill.qty)
+        if qty > room:
+            self.counters.inc(Anomaly.OVERFILL)
+            log.error("correction %s would over-fill %s/%s; applying %s of %s",
+                      exec_id, order.strategy, order.id, room, qty)
+            qty = max(room, ZERO)
+        order.cum_qty += qty - fill.qty
+        order.notional += qty * px - fill.qty * fill.px
+        fill.qty = qty
+        fill.px = px
+        self._fills[exec_id] = fill  # a later bust may name the correction instead
+        if order.position is not None:
+            order.position.recompute()
+        elif qty:
+            self._position_for(order).add(fill)
+        return qty, px
+
+    def _execution(self, order: Order, trigger: Trigger, exec_id: str, last_qty: Decimal,
+                   last_px: Decimal, reason: str | None) -> Execution:
+        return Execution(
+            id=order.id,
+            exec_type=TRIGGER_KIND.get(trigger, ExecKind.STATUS),
+            status=order.status,
+            last_qty=last_qty,
+            last_px=last_px,
+            cum_qty=order.cum_qty,
+            leaves_qty=order.leaves_qty,
+            avg_px=order.avg_px,
+            exec_id=exec_id,
+            order_id=order.order_id,
+            reason=reason,
+        )
+
+    def _bad(self, msg: FixMessage, why: str) -> Routed:
+        self.counters.inc(Anomaly.BAD_REPORT)
+        log.warning("unusable execution report (%s): %r", why, msg)
+        return []
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def status(self, strategy: str, order_id: str) -> OrderState | RequestError:
+        """The truth about one of the strategy's orders, by any id it has had."""
+        ids = self._ids.get(strategy)
+        entry = None if ids is None else ids.get(order_id)
+        if entry is None:
+            return RequestError(ErrorCode.UNKNOWN_ORDER, f"no order with id {order_id!r}",
+                                order_id)
+        if isinstance(entry, OrderState):
+            return entry
+        if entry.id == order_id:
+            return entry.state()
+        pr = entry.pending_replace
+        if pr is not None and pr.new_id == order_id:
+            # The replacement the broker has not confirmed yet.
+            return OrderState(
+                id=order_id, cl_ord_id=pr.cl_ord_id, symbol=entry.req.symbol,
+                side=entry.req.side.value,
+                status=OrderStatus.PENDING_REPLACE if entry.is_working else entry.status,
+                qty=pr.qty, cum_qty=entry.cum_qty,
+                leaves_qty=pr.qty - entry.cum_qty if entry.is_working else ZERO,
+                avg_px=entry.avg_px, price=pr.price,
+            )
+        state = entry.state()  # an id that no longer names the order (defensive)
+        return OrderState(order_id, state.cl_ord_id, state.symbol, state.side, state.status,
+                          state.qty, state.cum_qty, state.leaves_qty, state.avg_px,
+                          state.price)
+
+    def working_orders(self, strategy: str) -> list[OrderState]:
+        """Every working order of the strategy, under its current id (the `orders` answer)."""
+        return [o.state() for o in self._open if o.strategy == strategy]
+
+    def open_orders(self) -> KeysView[Order]:
+        """Every working order of every strategy, orphans included (for the risk gate).
+        A live view: do not change the book while iterating it."""
+        return self._open.keys()
+
+    def order(self, strategy: str, order_id: str) -> Order | None:
+        """The live order a strategy's id names (None if unknown or retired)."""
+        ids = self._ids.get(strategy)
+        entry = None if ids is None else ids.get(order_id)
+        return entry if isinstance(entry, Order) else None
+
+    def order_by_cl_ord_id(self, cl_ord_id: str) -> Order | None:
+        return self._by_cl.get(cl_ord_id)
+
+    def position(self, account: str, instrument: str) -> Position | None:
+        return self._positions.get((account, instrument))
+
+    def positions(self) -> list[PositionView]:
+        return [p.view() for p in self._positions.values()]
+
+    def orders(self) -> Iterable[Order]:
+        """Every order the book knows (live and done), once each."""
+        seen: dict[Order, None] = dict.fromkeys(self._by_cl.values())
+        for ids in self._ids.values():
+            for entry in ids.values():
+                if isinstance(entry, Order):
+                    seen[entry] = None
+        return list(seen)

@@ -1,0 +1,134 @@
+"""One order as the book tracks it, and the cancel/replace requests made on it.
+
+Theory of operation
+-------------------
+An `Order` is one order *at the broker*: the chain of ClOrdIDs that cancel/replace
+requests give it all lead to the same object, and it keeps one OrderID(37). Its
+`cl_ord_id` is the latest ClOrdID the broker accepted, which is the OrigClOrdID(41) of
+the next cancel or replace (FIX 4.2: the *previous* ClOrdID, not the first), and its `id`
+is the strategy's current name for it.
+
+A replace gives the order a new strategy id (`new_id`). Until the broker confirms it the
+order keeps its old `id` and `cl_ord_id`, and `pending_replace` holds the request; on
+ExecType=5 the new ClOrdID, id, quantity, prices and time in force take over, and the old
+id is retired: asked about, it reports `Replaced` as it stood at that moment. If the
+broker refuses the replace, the new id reports `Rejected` and the order carries on
+unchanged. At most one cancel and one replace are outstanding per order.
+
+Orders are mutable and owned by the `OrderBook`; everyone else reads them. `req` is the
+`NewOrder` it was created from (for a recovered order, rebuilt from the journaled
+NewOrderSingle), which the dialect needs to build the full OrderCancelReplaceRequest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from fixrouter.events import OrderState, OrderStatus
+from fixrouter.oms.positions import ZERO, Position
+from fixrouter.oms.states import TERMINAL
+from fixrouter.requests import NewOrder, TimeInForce
+
+ORPHAN = ""
+"""The strategy of orders whose owner is unknown (found only in the journal or in a
+report). No connected strategy has this name; the router drops its events."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CancelIntent:
+    """A cancel to send: `cl_ord_id` is new, `orig_cl_ord_id` the order's current one."""
+
+    order: Order
+    session: str
+    cl_ord_id: str
+    orig_cl_ord_id: str
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ReplaceIntent:
+    """A replace to send, with every changeable field resolved (unchanged ones copied)."""
+
+    order: Order
+    session: str
+    cl_ord_id: str
+    orig_cl_ord_id: str
+    new_id: str
+    qty: Decimal
+    price: Decimal | None
+    stop_price: Decimal | None
+    tif: TimeInForce
+
+
+class Order:
+    """The book's record of one order. Read-only outside the order book."""
+
+    __slots__ = (
+        "acknowledged", "cl_ord_id", "cum_qty", "id", "notional", "order_id",
+        "pending_cancel", "pending_replace", "position", "price", "qty", "req",
+        "session", "status", "stop_price", "strategy", "text", "tif",
+    )  # fmt: skip
+
+    def __init__(self, req: NewOrder, session: str, cl_ord_id: str) -> None:
+        self.req = req
+        self.strategy = req.strategy
+        self.id = req.id
+        self.session = session
+        self.cl_ord_id = cl_ord_id
+        self.status = OrderStatus.PENDING_NEW
+        self.qty = req.qty
+        self.price = req.price
+        self.stop_price = req.stop_price
+        self.tif = req.tif
+        self.cum_qty = ZERO
+        self.notional = ZERO  # sum of qty * px over the fills that stand
+        self.order_id = ""  # the broker's OrderID(37), once a report told us
+        self.acknowledged = False
+        self.pending_cancel: CancelIntent | None = None
+        self.pending_replace: ReplaceIntent | None = None
+        self.position: Position | None = None  # bound at the first fill
+        self.text = ""  # the broker's last Text(58) on a reject, or our own reason
+
+    @property
+    def symbol(self) -> str:
+        return self.req.symbol
+
+    @property
+    def account(self) -> str | None:
+        return self.req.account
+
+    @property
+    def is_working(self) -> bool:
+        return self.status not in TERMINAL
+
+    @property
+    def leaves_qty(self) -> Decimal:
+        """Open quantity: OrderQty - CumQty while working, 0 once terminal."""
+        if self.status in TERMINAL:
+            return ZERO
+        return self.qty - self.cum_qty
+
+    @property
+    def avg_px(self) -> Decimal:
+        return self.notional / self.cum_qty if self.cum_qty else ZERO
+
+    def state(self) -> OrderState:
+        """The `status` answer for the order's current id."""
+        return OrderState(
+            id=self.id,
+            cl_ord_id=self.cl_ord_id,
+            symbol=self.req.symbol,
+            side=self.req.side.value,
+            status=self.status,
+            qty=self.qty,
+            cum_qty=self.cum_qty,
+            leaves_qty=self.leaves_qty,
+            avg_px=self.avg_px,
+            price=self.price,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"Order({self.strategy}/{self.id} {self.cl_ord_id} {self.status.value} "
+            f"{self.cum_qty}/{self.qty})"
+        )

@@ -1,0 +1,244 @@
+"""Rebuilding a session's orders from its FIX journal and intent log after a restart.
+
+Theory of operation
+-------------------
+Three inputs, all written before anything left the process:
+
+* the intent log (``fixrouter.oms.intents``): ClOrdID -> (strategy, id), per allocation;
+* the journal's outbound messages (`MessageStore.iter_outbound`): the NewOrderSingle,
+  OrderCancelRequest and OrderCancelReplaceRequest messages actually handed to the
+  session, with every order field;
+* the journal's inbound application messages (`iter_inbound`): ExecutionReports and
+  OrderCancelRejects, in arrival order.
+
+The store yields outbound and inbound separately, so the replay merges them by
+causality: requests are applied in their own order, and an inbound message that names a
+ClOrdID (11) or OrigClOrdID (41) of a request not yet applied first applies every request
+up to that one. A request is therefore always applied before any answer to it, and as
+late as the answers allow. The state machine's derived WORKING status makes the
+remaining freedom harmless (a fill applied before or after a pending cancel ends in the
+same state). Requests still unapplied after the last inbound message were sent and never
+answered: they are applied at the end (the order stays PendingCancel, say).
+
+Reports go through the same `OrderBook.on_message` as live ones (events discarded), so
+dedupe, over-fill guards, busts and positions behave identically. Then:
+
+* an intent whose ClOrdID is in no journaled request, written during this journal period
+  (its timestamp is at or after the journal's creation time), was never sent: the engine
+  stopped between the two writes, or the session refused it (an ``X`` record says why).
+  A new order is recorded as Rejected ("not sent: engine stopped before sending") and
+  its strategy is owed a `Denied`; a replace's new id is recorded as Rejected and a
+  cancel or replace is owed a `CancelRejected`. Refusals the strategy was already told
+  about (``X``) owe nothing;
+* intents from earlier journal periods whose request is not in this journal are kept
+  aside: if a report for that ClOrdID arrives later (a GTC order across a sequence
+  reset), the order is filed under the right strategy instead of as an orphan;
+* a journaled request without an intent (only possible after a power loss in ``fsync``
+  mode if the intent log was not synced with the journal) is tracked under `ORPHAN`;
+* every ClOrdID seen, in either file, is fed to the session's generator, so none is
+  ever allocated again.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from fixrouter.codec import FixMessage, decode_frame
+from fixrouter.errors import GarbledMessageError
+from fixrouter.events import CancelRejected, Denied, ErrorCode, Event, OrderState, OrderStatus
+from fixrouter.oms.counters import Anomaly
+from fixrouter.oms.intents import Intent, IntentKind
+from fixrouter.oms.order import ORPHAN, CancelIntent, Order, ReplaceIntent
+from fixrouter.oms.positions import ZERO
+from fixrouter.oms.wire import TIF, WireValueError, decimal, new_order_from_fix
+from fixrouter.requests import NewOrder, OrderType, Side
+from fixrouter.store import MessageStore
+
+if TYPE_CHECKING:
+    from fixrouter.oms.book import OrderBook, _Session
+
+log = logging.getLogger("fixrouter.oms")
+
+NOT_SENT = "not sent: engine stopped before sending"
+_REQUEST_TYPES = frozenset({b"D", b"F", b"G"})
+_REPORT_TYPES = frozenset({b"8", b"9"})
+
+
+def _decode(book: OrderBook, data: bytes, where: str) -> FixMessage | None:
+    try:
+        return decode_frame(data)
+    except GarbledMessageError as exc:
+        book.counters.inc(Anomaly.GARBLED_JOURNAL_MESSAGE)
+        log.error("journaled %s message does not decode (%s): skipped", where, exc)
+        return None
+
+
+def replay(book: OrderBook, sess: _Session, store: MessageStore) -> list[tuple[str, Event]]:
+    """Rebuild `sess` into `book`. See the module docstring. Returns the events owed."""
+    intents: dict[str, Intent] = {}
+    failed: dict[str, str] = {}
+    for intent in sess.intents.records():
+        sess.ids.observe(intent.cl_ord_id)
+        if intent.kind is IntentKind.FAILED:
+            failed[intent.cl_ord_id] = intent.reason
+        else:
+            intents[intent.cl_ord_id] = intent
+
+    requests: list[FixMessage] = []
+    position: dict[str, int] = {}
+    for _, data in store.iter_outbound(1):
+        msg = _decode(book, data, "outbound")
+        if msg is None or msg.msg_type not in _REQUEST_TYPES:
+            continue
+        cl = msg.get_str(11)
+        if cl is None:
+            continue
+        sess.ids.observe(cl)
+        position[cl] = len(requests)
+        requests.append(msg)
+
+    applied = 0
+
+    def catch_up(upto: int) -> None:
+        nonlocal applied
+        while applied <= upto:
+            _apply_request(book, sess, requests[applied], intents)
+            applied += 1
+
+    reports = 0
+    for _, data in store.iter_inbound():
+        msg = _decode(book, data, "inbound")
+        if msg is None or msg.msg_type not in _REPORT_TYPES:
+            continue
+        for tag in (11, 41):
+            cl = msg.get_str(tag)
+            at = position.get(cl) if cl else None
+            if at is not None and at >= applied:
+                catch_up(at)
+        book.on_message(msg, sess.name)
+        reports += 1
+    catch_up(len(requests) - 1)
+
+    owed: list[tuple[str, Event]] = []
+    creation = store.creation_time
+    for cl, intent in intents.items():
+        if cl in position:
+            continue
+        if intent.ts < creation:
+            book._early_intents[cl] = intent
+            continue
+        owed.extend(_not_sent(book, sess, intent, failed.get(cl)))
+    log.info("session %s: replayed %d requests and %d reports; %d events owed",
+             sess.name, len(requests), reports, len(owed))
+    return owed
+
+
+def _apply_request(
+    book: OrderBook, sess: _Session, msg: FixMessage, intents: dict[str, Intent]
+) -> None:
+    cl = msg.get_str(11) or ""
+    intent = intents.get(cl)
+    msg_type = msg.msg_type
+    if msg_type == b"D":
+        strategy, order_id = ORPHAN, cl
+        if intent is not None and intent.kind is IntentKind.NEW:
+            strategy, order_id = intent.strategy, intent.id
+        else:
+            book.counters.inc(Anomaly.ORPHAN_ORDER)
+            log.warning("journaled order %s has no intent record: tracked as an orphan", cl)
+        if order_id in book._ids.get(strategy, {}):
+            log.error("journaled order %s reuses id %r of %r: tracked under its ClOrdID",
+                      cl, order_id, strategy)
+            strategy, order_id = ORPHAN, cl
+        try:
+            req = new_order_from_fix(msg, strategy, order_id)
+        except WireValueError as exc:
+            book.counters.inc(Anomaly.GARBLED_JOURNAL_MESSAGE)
+            log.error("journaled order %s is unreadable (%s): skipped", cl, exc)
+            return
+        book._register_order(Order(req, sess.name, cl))
+        return
+    orig = msg.get_str(41) or ""
+    order = book._by_cl.get(orig)
+    if order is None:
+        log.warning("journaled %s %s names unknown OrigClOrdID %r: skipped",
+                    "cancel" if msg_type == b"F" else "replace", cl, orig)
+        return
+    if msg_type == b"F":
+        book._register_cancel(CancelIntent(order, sess.name, cl, orig), replaying=True)
+        return
+    new_id = cl
+    if intent is not None and intent.kind is IntentKind.REPLACE:
+        new_id = intent.id
+    else:
+        book.counters.inc(Anomaly.ORPHAN_ORDER)
+        log.warning("journaled replace %s has no intent record: new id is its ClOrdID", cl)
+    if new_id in book._ids.get(order.strategy, {}):
+        new_id = cl
+    try:
+        qty = decimal(msg.get(38)) or order.qty
+        price = decimal(msg.get(44))
+        stop = decimal(msg.get(99))
+    except WireValueError as exc:
+        book.counters.inc(Anomaly.GARBLED_JOURNAL_MESSAGE)
+        log.error("journaled replace %s is unreadable (%s): skipped", cl, exc)
+        return
+    tif = TIF.get(msg.get(59) or b"", order.tif)
+    book._register_replace(
+        ReplaceIntent(order, sess.name, cl, orig, new_id, qty, price, stop, tif),
+        replaying=True,
+    )
+
+
+def _side(value: str) -> Side:
+    try:
+        return Side(value)
+    except ValueError:
+        return Side.BUY  # only what the order is displayed as; it was never sent
+
+
+def _not_sent(
+    book: OrderBook, sess: _Session, intent: Intent, failed: str | None
+) -> list[tuple[str, Event]]:
+    """Record the truth about a request that never reached the wire; return what is owed."""
+    reason = NOT_SENT if failed is None else f"not sent: {failed}"
+    if failed is None:
+        book.counters.inc(Anomaly.NOT_SENT)
+        log.warning("%s %s of %r was never sent: engine stopped before sending",
+                    intent.kind.name.lower(), intent.cl_ord_id, intent.strategy)
+    if intent.kind is IntentKind.NEW:
+        if intent.id in book._ids.get(intent.strategy, {}):
+            return []
+        req = NewOrder(
+            strategy=intent.strategy,
+            id=intent.id,
+            symbol=intent.symbol,
+            side=_side(intent.side),
+            qty=intent.qty if intent.qty is not None else ZERO,
+            type=OrderType.LIMIT,  # not recorded; the order never existed anywhere else
+        )
+        order = Order(req, sess.name, intent.cl_ord_id)
+        order.status = OrderStatus.REJECTED
+        order.text = reason
+        book._register_order(order)
+        if failed is not None:
+            return []
+        return [(intent.strategy, Denied(intent.id, ErrorCode.ENGINE_UNAVAILABLE.value, reason))]
+    target = book._by_cl.get(intent.orig_cl_ord_id or "")
+    if target is None:
+        return []
+    order = target
+    if intent.kind is IntentKind.REPLACE:
+        if intent.id not in book._ids.get(order.strategy, {}):
+            book._retire(order.strategy, OrderState(
+                id=intent.id, cl_ord_id=intent.cl_ord_id, symbol=order.req.symbol,
+                side=order.req.side.value, status=OrderStatus.REJECTED, qty=order.qty,
+                cum_qty=ZERO, leaves_qty=ZERO, avg_px=ZERO, price=order.price,
+            ))
+        what = f"replace to {intent.id!r}"
+    else:
+        what = "cancel"
+    if failed is not None:
+        return []
+    return [(order.strategy, CancelRejected(order.id, f"{what} {reason}"))]
