@@ -49,6 +49,7 @@ import socket
 import stat
 import time
 from collections.abc import Iterable
+from typing import cast
 
 from fixrouter.errors import FixRouterError
 from fixrouter.events import ErrorCode, Event, OrderState, RequestError, SessionChanged
@@ -299,7 +300,8 @@ class _Connection(asyncio.Protocol):
     # -- asyncio callbacks -------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        # uvloop's transports are not asyncio.Transport subclasses, only alike.
+        transport = cast(asyncio.Transport, transport)
         self._transport = transport
         config = self._gateway.config
         transport.set_write_buffer_limits(high=config.max_outbound_bytes)
