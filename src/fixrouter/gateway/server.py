@@ -180,11 +180,12 @@ class Gateway:
         return server
 
     async def close(self) -> None:
-        """Stop listening, drop every connection, remove our Unix socket files."""
+        """Stop listening, close every connection (after writing what is queued for it),
+        remove our Unix socket files."""
         for server in self._servers:
             server.close()
         for connection in list(self._connections):
-            connection.abort()
+            connection.shutdown()
         for server in self._servers:
             await server.wait_closed()
         self._servers.clear()
@@ -459,6 +460,13 @@ class _Connection(asyncio.Protocol):
         self._stats.hellos_refused += 1
         self._error(code, reason, req)
         self._closed = True
+        if self._transport is not None:
+            self._transport.close()
+
+    def shutdown(self) -> None:
+        """Stop reading and delivering; close once what is queued has been written."""
+        self._closed = True
+        self._gateway._release(self)
         if self._transport is not None:
             self._transport.close()
 
