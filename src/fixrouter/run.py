@@ -21,6 +21,12 @@ when the session logs on, pauses while it is not logged on, resumes on the next 
 and paces itself at `--test-feed-rate` messages per second (0: as fast as the loop
 allows, yielding every `FEED_BATCH` messages). When every line is handed over it logs
 `test feed: done`. Nothing else in the engine knows the feed exists.
+
+`--test-crash-after N` makes the process SIGKILL itself right after the Nth message of
+this run was handed to the session: journaled, but not yet written to the socket (in `os`
+mode the write waits for the end of the loop turn, in `fsync` mode for the group commit).
+That is the instant write-before-send exists for, and a kill from outside at a random
+time almost never lands in it; the crash test mixes both kinds of kill.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import argparse
 import asyncio
 import collections
 import logging
+import os
 import signal
 import sys
 from collections.abc import Iterable
@@ -63,6 +70,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--test-feed", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--test-feed-rate", type=float, default=0.0, help=argparse.SUPPRESS)
     parser.add_argument("--test-feed-session", help=argparse.SUPPRESS)
+    parser.add_argument("--test-crash-after", type=int, default=0, help=argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -123,14 +131,19 @@ async def _main(config: RouterConfig, feed: _FeedSpec | None) -> int:
 class _FeedSpec:
     """Parsed --test-feed options: (msg_type, body, ClOrdID) per line, and pacing."""
 
-    __slots__ = ("messages", "rate", "session")
+    __slots__ = ("crash_after", "messages", "rate", "session")
 
     def __init__(
-        self, messages: list[tuple[bytes, bytes, bytes | None]], rate: float, session: str | None
+        self,
+        messages: list[tuple[bytes, bytes, bytes | None]],
+        rate: float,
+        session: str | None,
+        crash_after: int,
     ) -> None:
         self.messages = messages
         self.rate = rate
         self.session = session
+        self.crash_after = crash_after
 
 
 def _load_feed(args: argparse.Namespace) -> _FeedSpec:
@@ -156,7 +169,9 @@ def _load_feed(args: argparse.Namespace) -> _FeedSpec:
         messages.append((fields[0][3:], body, cl_ord_id))
     if args.test_feed_rate < 0:
         raise ConfigError("--test-feed-rate must be >= 0")
-    return _FeedSpec(messages, args.test_feed_rate, args.test_feed_session)
+    if args.test_crash_after < 0:
+        raise ConfigError("--test-crash-after must be >= 0")
+    return _FeedSpec(messages, args.test_feed_rate, args.test_feed_session, args.test_crash_after)
 
 
 class _TestFeed:
@@ -181,6 +196,7 @@ class _TestFeed:
             name,
         )  # fmt: skip
         self._task: asyncio.Task[None] | None = None
+        self._handed_over = 0
         engine.add_event_hook(self._on_event)
 
     def _on_event(self, name: str, event: SessionEvent) -> None:
@@ -222,6 +238,9 @@ class _TestFeed:
                     break
                 pending.popleft()
                 sent += 1
+                self._handed_over += 1
+                if self._handed_over == self._spec.crash_after:
+                    os.kill(os.getpid(), signal.SIGKILL)
         log.info("test feed: done (%d sent in this run)", sent)
 
 
