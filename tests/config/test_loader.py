@@ -252,9 +252,7 @@ def test_out_of_range_values_name_the_key() -> None:
     assert "[session]: HeartBtInt must be >= 0" in error_of(
         MINIMAL.replace("HeartBtInt = 30", "HeartBtInt = -1")
     )
-    assert "SocketConnectPort must be 1..65535" in error_of(
-        MINIMAL.replace("9878", "70000")
-    )
+    assert "SocketConnectPort must be 1..65535" in error_of(MINIMAL.replace("9878", "70000"))
     assert "ReconnectJitter must be in [0, 1)" in error_of(session_table(ReconnectJitter=1))
     assert "MaxReconnectInterval (5.0) must be at least ReconnectInterval (10.0)" in error_of(
         session_table(ReconnectInterval=10, MaxReconnectInterval=5)
@@ -275,9 +273,7 @@ def test_backup_endpoints_need_both_halves_and_no_gaps() -> None:
     assert "SocketConnectHost1 is missing" in error_of(
         session_table(SocketConnectHost2="b", SocketConnectPort2=1)
     )
-    assert "unknown key 'SocketConnectHost0'" in error_of(
-        session_table(SocketConnectHost0="b")
-    )
+    assert "unknown key 'SocketConnectHost0'" in error_of(session_table(SocketConnectHost0="b"))
 
 
 def test_schedule_errors() -> None:
@@ -286,9 +282,10 @@ def test_schedule_errors() -> None:
     assert "StartDay and EndDay must be given together" in error_of(
         session_table(StartTime="09:00:00", EndTime="17:00:00", StartDay="Mon")
     )
-    assert "TimeZone: unknown time zone 'Mars/Olympus'" in error_of(
+    message = error_of(
         session_table(StartTime="09:00:00", EndTime="17:00:00", TimeZone="Mars/Olympus")
     )
+    assert "TimeZone" in message and "'Mars/Olympus'" in message and "unknown" in message
     assert "NonStopSession = Y cannot be combined with StartTime" in error_of(
         session_table(NonStopSession="Y", StartTime="09:00:00", EndTime="17:00:00")
     )

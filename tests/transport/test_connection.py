@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shlex
 import shutil
 import socket
 import ssl
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 import uvloop
 
+from fixrouter.codec import FixMessage
 from fixrouter.session import EventKind, Session, SessionConfig, SessionEvent, SessionState
 from fixrouter.store import Durability, JournalStore, MemoryStore, MessageStore
 from fixrouter.transport import (
@@ -79,8 +81,8 @@ async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
         await asyncio.sleep(0.01)
 
 
-def types(messages: list[object]) -> list[bytes]:
-    return [m.msg_type for m in messages]  # type: ignore[attr-defined]
+def types(messages: list[FixMessage]) -> list[bytes]:
+    return [m.msg_type for m in messages]
 
 
 # ---- connect, logon, liveness, logout ------------------------------------------------------
@@ -350,16 +352,16 @@ def certificates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         pytest.skip("openssl is not installed")
     d = tmp_path_factory.mktemp("tls")
 
-    def openssl(*args: str) -> None:
-        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
+    def openssl(command: str) -> None:
+        subprocess.run(["openssl", *shlex.split(command)], cwd=d, check=True, capture_output=True)
 
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out",
-            "ca.pem", "-days", "1", "-subj", "/CN=fixrouter test CA")
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out",
-            "server.csr", "-subj", "/CN=127.0.0.1")
+    openssl('req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 1 -subj "/CN=CA"')
+    openssl("req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1")
     (d / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
-    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-out", "server.pem", "-days", "1", "-extfile", "ext.cnf")
+    openssl(
+        "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem "
+        "-days 1 -extfile ext.cnf"
+    )
     yield d
 
 
