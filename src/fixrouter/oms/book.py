@@ -499,10 +499,12 @@ class OrderBook:
                 last_qty, last_px = self._apply_fill(order, msg, exec_id)
             elif trigger is Trigger.ER_REPLACED:
                 pr = order.pending_replace
-                if pr is None or (cl and cl != pr.cl_ord_id):
+                if pr is None or (cl and cl != pr.cl_ord_id) or order.status in TERMINAL:
+                    # Nothing of ours to confirm, or the order is already done (a replace
+                    # cannot revive it): keep the order as it is.
                     self.counters.inc(Anomaly.ILLEGAL_TRANSITION)
-                    log.warning("replace report %s for %s/%s matches no replace of ours",
-                                cl, order.strategy, order.id)
+                    log.warning("replace report %s for %s/%s (%s) not applied",
+                                cl, order.strategy, order.id, order.status.value)
                     return [(order.strategy, self._execution(order, trigger, exec_id, ZERO,
                                                              ZERO, reason))]
                 self._apply_replace(order, pr)
@@ -513,7 +515,11 @@ class OrderBook:
                 if order.pending_cancel is not None and cl == order.pending_cancel.cl_ord_id:
                     return self._cancel_refused(order, reason or "rejected")
             elif trigger is Trigger.ER_CANCELED:
-                order.pending_cancel = None
+                # Only the answer to our cancel settles it; after an unsolicited cancel
+                # ours is still outstanding (its reject will follow) and the order is done.
+                pc = order.pending_cancel
+                if pc is not None and cl == pc.cl_ord_id:
+                    order.pending_cancel = None
             elif trigger is Trigger.BUST:
                 last_qty, last_px = self._bust(order, msg)
             elif trigger is Trigger.CORRECT:
@@ -579,7 +585,8 @@ class OrderBook:
         order.pending_replace = None
         order.id = intent.new_id
         order.cl_ord_id = intent.cl_ord_id
-        order.qty = intent.qty
+        # Fills may have arrived since the replace was checked; never below what is done.
+        order.qty = max(intent.qty, order.cum_qty)
         order.price = intent.price
         order.stop_price = intent.stop_price
         order.tif = intent.tif
