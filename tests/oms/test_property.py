@@ -1,0 +1,151 @@
+"""Property: random report streams keep the book's invariants, and a replay reproduces it.
+
+A random script of requests and broker behaviour (acks, partial fills that may over-fill,
+PossDup resends, cancels and replaces answered or refused, unsolicited cancels, busts,
+corrections, status reports) is run through an `Engine`. After every step:
+
+* 0 <= CumQty <= OrderQty, LeavesQty = OrderQty - CumQty while working, 0 once done;
+* each order's CumQty, and each position, equals the sum of the fills the events said
+  were applied (fills, minus busts, with corrections replacing quantities);
+* the open-order set is exactly the working orders.
+
+At the end a fresh book rebuilt from the same journal and intent log must be identical.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fixrouter.events import ExecKind, Execution, OrderStatus
+from fixrouter.oms import MemoryIntentLog, Order, OrderBook
+from fixrouter.requests import Side
+from fixrouter.store import MemoryStore
+
+from .conftest import T0, Broker, Engine, new_order
+from .test_recovery import snapshot
+
+ACTIONS = ["new", "ack", "fill", "fill", "fill", "resend", "cancel", "replace", "answer",
+           "unsolicited", "bust", "correct", "status"]
+
+
+class Model:
+    """What the events said: applied fills per ExecID (signed), busts and corrections."""
+
+    def __init__(self) -> None:
+        self.fills: dict[str, tuple[Order, Decimal]] = {}  # exec id -> (order, qty)
+        self.alias: dict[str, str] = {}
+
+    def apply(self, order: Order, ev: Execution, ref: str | None) -> None:
+        if ev.exec_type in (ExecKind.PARTIAL, ExecKind.FILL) and ev.last_qty:
+            self.fills[ev.exec_id] = (order, ev.last_qty)
+        elif ev.exec_type is ExecKind.BUST and ev.last_qty and ref is not None:
+            del self.fills[self.alias.get(ref, ref)]
+        elif ev.exec_type is ExecKind.CORRECT and ref is not None and ev.last_px:
+            key = self.alias.get(ref, ref)
+            if key in self.fills:
+                self.fills[key] = (order, ev.last_qty)
+                self.alias[ev.exec_id] = key
+
+    def cum(self, order: Order) -> Decimal:
+        return sum((q for o, q in self.fills.values() if o is order), Decimal(0))
+
+    def position(self) -> Decimal:
+        sign = {Side.BUY: 1, Side.SELL: -1, Side.SHORT: -1}
+        return sum((q * sign[o.req.side] for o, q in self.fills.values()), Decimal(0))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_random_report_streams(data: st.DataObject) -> None:
+    store = MemoryStore(now=T0)
+    intents = MemoryIntentLog()
+    book = OrderBook()
+    book.add_session("s1", "A", intents)
+    book.rebuild("s1", store)
+    engine = Engine(book, store)
+    broker = Broker()
+    model = Model()
+    orders: list[Order] = []
+    sent: list[bytes] = []
+    trade_ids: list[str] = []
+
+    def receive(order: Order, frame: bytes, ref: str | None = None) -> None:
+        sent.append(frame)
+        for _, ev in engine.receive(frame):
+            if isinstance(ev, Execution):
+                model.apply(order, ev, ref)
+
+    for step in range(data.draw(st.integers(1, 40))):
+        action = data.draw(st.sampled_from(ACTIONS))
+        if action == "new" or not orders:
+            side = data.draw(st.sampled_from(list(Side)))
+            strategy = data.draw(st.sampled_from(["alpha", "beta"]))
+            qty = data.draw(st.integers(1, 100))
+            orders.append(engine.new(new_order(strategy, f"n{step}", qty=qty, side=side)))
+            continue
+        o = data.draw(st.sampled_from(orders))
+        if action == "ack":
+            receive(o, broker.report(o, "0", "0"))
+        elif action == "fill":
+            qty = data.draw(st.integers(1, int(o.qty) + 5))  # may over-fill
+            px = data.draw(st.sampled_from(["9.5", "10", "10.25"]))
+            exec_id = broker.exec_id()
+            trade_ids.append(exec_id)
+            full = o.cum_qty + qty >= o.qty
+            receive(o, broker.report(o, "2" if full else "1", "2" if full else "1",
+                                     last_qty=qty, last_px=px, exec_id=exec_id))
+        elif action == "resend" and sent:
+            receive(o, data.draw(st.sampled_from(sent)))
+        elif action == "cancel" and o.is_working and o.pending_cancel is None:
+            engine.cancel(o.strategy, o.id)
+        elif action == "replace" and o.is_working and not (o.pending_cancel
+                                                           or o.pending_replace):
+            engine.replace(o.strategy, o.id, f"r{step}", qty=o.qty + 1)
+        elif action == "answer":
+            pc, pr = o.pending_cancel, o.pending_replace
+            accept = data.draw(st.booleans())
+            if pc is not None:
+                receive(o, broker.report(o, "4", "4", cl=pc.cl_ord_id, orig=pc.orig_cl_ord_id)
+                        if accept else broker.cancel_reject(o, pc.cl_ord_id, pc.orig_cl_ord_id))
+            elif pr is not None:
+                receive(o, broker.report(o, "5", "0", cl=pr.cl_ord_id, orig=pr.orig_cl_ord_id)
+                        if accept else broker.cancel_reject(o, pr.cl_ord_id, pr.orig_cl_ord_id,
+                                                            response_to="2"))
+        elif action == "unsolicited":
+            receive(o, broker.report(o, "4", "4", cl=None))
+        elif action in ("bust", "correct") and trade_ids:
+            ref = data.draw(st.sampled_from(trade_ids))
+            exec_id = broker.exec_id()
+            if action == "bust":
+                receive(o, broker.report(o, "0", "1", trans="1", exec_id=exec_id, ref=ref), ref)
+            else:
+                qty = data.draw(st.integers(0, 20))
+                trade_ids.append(exec_id)
+                receive(o, broker.report(o, "1", "1", trans="2", exec_id=exec_id, ref=ref,
+                                         last_qty=qty, last_px="10"), ref)
+        elif action == "status":
+            receive(o, broker.report(o, "1", "1", trans="3"))
+
+        for order in orders:
+            assert 0 <= order.cum_qty <= order.qty
+            if order.is_working:
+                assert order.leaves_qty == order.qty - order.cum_qty
+                assert order in book.open_orders()
+            else:
+                assert order.leaves_qty == 0 and order not in book.open_orders()
+            assert order.cum_qty == model.cum(order)
+        position = book.position("U1234567", "AAPL")
+        assert (position.qty if position else 0) == model.position()
+
+    rebuilt = OrderBook()
+    rebuilt.add_session("s1", "A", intents)
+    assert rebuilt.rebuild("s1", store) == []
+    assert snapshot(rebuilt) == snapshot(book)
+    for strategy in ("alpha", "beta"):
+        def ids(b: OrderBook) -> list[str]:
+            return sorted(s.id for s in b.working_orders(strategy))  # noqa: B023
+        assert ids(rebuilt) == ids(book)
+    assert all(o.status in OrderStatus for o in rebuilt.orders())
