@@ -43,14 +43,15 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None
 class SimHandle:
     """The QuickFIX simulator on a fixed port and data dir; restartable."""
 
-    def __init__(self, data_dir: Path, port: int) -> None:
+    def __init__(self, data_dir: Path, port: int, extra_args: Sequence[str] = ()) -> None:
         self.data_dir = data_dir
         self.port = port
+        self.extra_args = tuple(extra_args)
         self.proc: SimulatorProcess | None = None
 
     def start(self) -> SimHandle:
         assert self.proc is None or self.proc.proc.poll() is not None
-        self.proc = SimulatorProcess(self.data_dir, port=self.port)
+        self.proc = SimulatorProcess(self.data_dir, port=self.port, extra_args=self.extra_args)
         return self
 
     def stop(self) -> None:
@@ -127,12 +128,14 @@ class RouterProcess:
     """`fixrouter run` as a child process, with its stderr log in a file."""
 
     def __init__(self, workdir: Path, config: Path, *, feed: Path | None = None,
-                 feed_rate: float = 0.0, crash_after: int = 0,
-                 tag: str = "router") -> None:  # fmt: skip
+                 feed_rate: float = 0.0, feed_session: str | None = None,
+                 crash_after: int = 0, tag: str = "router") -> None:  # fmt: skip
         self.log_path = workdir / f"{tag}.log"
         args = [sys.executable, "-m", "fixrouter.cli", "run", "--config", str(config)]
         if feed is not None:
             args += ["--test-feed", str(feed), "--test-feed-rate", str(feed_rate)]
+        if feed_session is not None:
+            args += ["--test-feed-session", feed_session]
         if crash_after:
             args += ["--test-crash-after", str(crash_after)]
         with self.log_path.open("ab") as log:

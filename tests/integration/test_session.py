@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from fixrouter.sim.process import free_port
+
 from .harness import (
     RouterProcess,
     SimHandle,
@@ -158,3 +160,45 @@ def test_reconnects_when_the_simulator_is_killed_and_restarted(
     assert all(actions[cl].count("executed") == 1 for cl in ids)
     assert "too low" not in sim.quickfix_events()
     assert router.terminate() == 0
+
+
+def test_two_sessions_run_side_by_side_each_with_its_own_journal(
+    workdir: Path, routers: Routers
+) -> None:
+    """Issue 8's shape: one engine, two CTCI sessions, each keyed by its name."""
+    sim = SimHandle(
+        workdir / "sim2", free_port(), ["--target-comp-id", "DESK1", "--target-comp-id", "DESK2"]
+    ).start()
+    try:
+        config = workdir / "two.toml"
+        config.write_text(
+            "".join(
+                f"""
+[[sessions]]
+name = "{name.lower()}"
+SenderCompID = "{name}"
+TargetCompID = "IB"
+SocketConnectHost = "127.0.0.1"
+SocketConnectPort = {sim.port}
+FileStorePath = "{workdir / name}"
+ReconnectInterval = 0.2
+"""
+                for name in ("DESK1", "DESK2")
+            )
+        )
+        ids = [f"D2-{i}" for i in range(30)]
+        feed = write_feed(workdir / "feed.txt", ids)
+        router = routers(config, feed=feed, feed_session="desk2")
+        router.wait_log("desk1: LOGGED_ON")
+        router.wait_log("desk2: LOGGED_ON")
+        router.wait_log("test feed: done")
+        wait_until(lambda: all(order_events(sim, ids).values()), 10, "30 orders on desk2")
+        sessions = {e["session"] for e in sim.events() if e.get("msg_type") == "D"}
+        assert sessions == {"FIX.4.2:IB->DESK2"}
+        assert router.terminate() == 0
+        assert router.log().count("LOGGED_OUT: Logout answered") == 2
+        desk1 = (workdir / "DESK1" / "FIX.4.2-DESK1-IB.journal").stat().st_size
+        desk2 = (workdir / "DESK2" / "FIX.4.2-DESK2-IB.journal").stat().st_size
+        assert desk2 > desk1 > 0  # the orders are in desk2's journal only
+    finally:
+        sim.kill()
