@@ -195,8 +195,7 @@ def test_anything_is_either_valid_or_a_local_error(
                         ("currency", currency), ("qty", qty), ("price", price)):
         if value is not None:
             changes[name] = value
-    fields = {name: getattr(order, name) for name in NewOrder.__dataclass_fields__}
-    hostile = NewOrder(**{**fields, **changes})
+    hostile = order._replace(**changes)
     try:
         body = DIALECT.new_order_body(hostile, cl_ord_id, TT)
     except LocalProtocolError:
