@@ -653,13 +653,13 @@ class OrderBook:
             qty = room if room > 0 else ZERO
         fill = Fill(exec_id, order, _SIGN[order.req.side], qty, px)
         self._fills[exec_id] = fill
-        if qty:
-            order.cum_qty += qty
-            order.notional += qty * px
-            position = order.position
-            if position is None:
-                position = self._position_for(order)
-            position.add(fill)
+        order.cum_qty += qty
+        order.notional += qty * px
+        position = order.position
+        if position is None:
+            position = self._position_for(order)
+        # Kept even when capped to 0: a correction may give it a quantity later.
+        position.add(fill)
         return qty, px
 
     def _position_for(self, order: Order) -> Position:
@@ -708,10 +708,8 @@ class OrderBook:
         fill.qty = qty
         fill.px = px
         self._fills[exec_id] = fill  # a later bust may name the correction instead
-        if order.position is not None:
+        if order.position is not None:  # bound when the corrected fill was applied
             order.position.recompute()
-        elif qty:
-            self._position_for(order).add(fill)
         return qty, px
 
     def _execution(self, order: Order, trigger: Trigger, exec_id: str, last_qty: Decimal,
