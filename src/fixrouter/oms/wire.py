@@ -11,6 +11,13 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from fixrouter.codec import FixMessage
+from fixrouter.dialect.inbound import SIDE_FROM_WIRE
+from fixrouter.dialect.tables import (
+    ORD_TYPES,
+    PUT_OR_CALL_VALUES,
+    SECURITY_TYPES,
+    TIME_IN_FORCE_VALUES,
+)
 from fixrouter.requests import (
     Derivative,
     NewOrder,
@@ -21,25 +28,12 @@ from fixrouter.requests import (
     TimeInForce,
 )
 
-SIDE: dict[bytes, Side] = {b"1": Side.BUY, b"2": Side.SELL, b"5": Side.SHORT, b"6": Side.SHORT}
-ORD_TYPE: dict[bytes, OrderType] = {
-    b"1": OrderType.MARKET,
-    b"2": OrderType.LIMIT,
-    b"3": OrderType.STOP,
-    b"4": OrderType.STOP_LIMIT,
-    b"5": OrderType.MOC,
-    b"B": OrderType.LOC,
-}
-TIF: dict[bytes, TimeInForce] = {
-    b"0": TimeInForce.DAY,
-    b"1": TimeInForce.GTC,
-    b"2": TimeInForce.OPG,
-    b"3": TimeInForce.IOC,
-    b"4": TimeInForce.FOK,
-    b"6": TimeInForce.GTD,
-}
-_SEC_TYPES = {t.value.encode(): t for t in SecurityType}
-_PUT_OR_CALL = {b"0": PutOrCall.PUT, b"1": PutOrCall.CALL}
+# The dialect's tables, inverted: one source of truth for every wire value.
+SIDE: dict[bytes, Side] = dict(SIDE_FROM_WIRE)
+ORD_TYPE: dict[bytes, OrderType] = {rule.wire: t for t, rule in ORD_TYPES.items()}
+TIF: dict[bytes, TimeInForce] = {wire: t for t, wire in TIME_IN_FORCE_VALUES.items()}
+_SEC_TYPES: dict[bytes, SecurityType] = {wire: t for t, wire in SECURITY_TYPES.items()}
+_PUT_OR_CALL: dict[bytes, PutOrCall] = {wire: p for p, wire in PUT_OR_CALL_VALUES.items()}
 
 
 class WireValueError(ValueError):
