@@ -17,7 +17,9 @@ unchanged. At most one cancel and one replace are outstanding per order.
 
 Orders are mutable and owned by the `OrderBook`; everyone else reads them. `req` is the
 `NewOrder` it was created from (for a recovered order, rebuilt from the journaled
-NewOrderSingle), which the dialect needs to build the full OrderCancelReplaceRequest.
+NewOrderSingle). The order itself satisfies the dialect's `Terms` protocol with its
+*current* terms, which is what an OrderCancelRequest or OrderCancelReplaceRequest must
+restate.
 """
 
 from __future__ import annotations
@@ -28,7 +30,16 @@ from decimal import Decimal
 from fixrouter.events import OrderState, OrderStatus
 from fixrouter.oms.positions import ZERO, Position
 from fixrouter.oms.states import TERMINAL
-from fixrouter.requests import NewOrder, TimeInForce
+from fixrouter.requests import (
+    Capacity,
+    Derivative,
+    NewOrder,
+    OpenClose,
+    OrderType,
+    SecurityType,
+    Side,
+    TimeInForce,
+)
 
 ORPHAN = ""
 """The strategy of orders whose owner is unknown (found only in the journal or in a
@@ -89,13 +100,62 @@ class Order:
         self.position: Position | None = None  # bound at the first fill
         self.text = ""  # the broker's last Text(58) on a reject, or our own reason
 
+    # The order's current terms, as `fixrouter.dialect.Terms`: what never changes comes
+    # from the request; quantity, prices and time in force are the fields above, which a
+    # confirmed replace updates. So `dialect.cancel_body(order, ...)` and
+    # `replace_body(order, change, ...)` restate the order as it stands now.
+
     @property
     def symbol(self) -> str:
         return self.req.symbol
 
     @property
+    def side(self) -> Side:
+        return self.req.side
+
+    @property
+    def type(self) -> OrderType:
+        return self.req.type
+
+    @property
     def account(self) -> str | None:
         return self.req.account
+
+    @property
+    def sec_type(self) -> SecurityType:
+        return self.req.sec_type
+
+    @property
+    def currency(self) -> str:
+        return self.req.currency
+
+    @property
+    def exchange(self) -> str:
+        return self.req.exchange
+
+    @property
+    def expire_time(self) -> str | None:
+        return self.req.expire_time
+
+    @property
+    def expire_date(self) -> str | None:
+        return self.req.expire_date
+
+    @property
+    def derivative(self) -> Derivative | None:
+        return self.req.derivative
+
+    @property
+    def capacity(self) -> Capacity | None:
+        return self.req.capacity
+
+    @property
+    def open_close(self) -> OpenClose | None:
+        return self.req.open_close
+
+    @property
+    def force_only_rth(self) -> bool:
+        return self.req.force_only_rth
 
     @property
     def is_working(self) -> bool:
