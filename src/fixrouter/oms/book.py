@@ -136,10 +136,6 @@ class _Session:
         self.rebuilt = False
 
 
-def _latin(value: bytes) -> str:
-    return value.decode("latin-1")
-
-
 class OrderBook:
     """All orders, fills and positions of the engine. See the module docstring."""
 
@@ -485,14 +481,14 @@ class OrderBook:
                 return []
         oid = idx.get(b"37")
         if oid and not order.order_id:
-            order.order_id = _latin(oid)
+            order.order_id = oid.decode("latin-1")
             self._by_order_id[order.order_id] = order
         if trigger is not Trigger.ER_PENDING_NEW:
             order.acknowledged = True
-        cl = _latin(cl_b) if cl_b else ""
+        cl = cl_b.decode("latin-1") if cl_b else ""
         text_b = idx.get(b"58")
-        reason = _latin(text_b) if text_b is not None else None
-        exec_id = _latin(exec_id_b)
+        reason = text_b.decode("latin-1") if text_b is not None else None
+        exec_id = exec_id_b.decode("latin-1")
         last_qty = last_px = ZERO
         try:
             if trigger in _TRADE:
@@ -545,10 +541,13 @@ class OrderBook:
     def on_cancel_reject(self, msg: FixMessage) -> Routed:
         """Apply an OrderCancelReject: the cancel or replace named by ClOrdID(11) failed."""
         cl_b = msg.get(11)
-        cl = _latin(cl_b) if cl_b else ""
+        cl = cl_b.decode("latin-1") if cl_b else ""
         order = self._by_cl.get(cl)
         text_b = msg.get(58)
-        reason = _latin(text_b) if text_b else _CXL_REJ_REASON.get(msg.get(102) or b"", "")
+        if text_b:
+            reason = text_b.decode("latin-1")
+        else:
+            reason = _CXL_REJ_REASON.get(msg.get(102) or b"", "")
         if order is not None:
             pc = order.pending_cancel
             pr = order.pending_replace
@@ -597,11 +596,11 @@ class OrderBook:
         for tag in (b"11", b"41"):
             value = idx.get(tag)
             if value:
-                order = by_cl.get(_latin(value))
+                order = by_cl.get(value.decode("latin-1"))
                 if order is not None:
                     return order
         oid = idx.get(b"37")
-        return self._by_order_id.get(_latin(oid)) if oid else None
+        return self._by_order_id.get(oid.decode("latin-1")) if oid else None
 
     def _adopt(self, msg: FixMessage, session: str) -> Order | None:
         """File a report's unknown order as an orphan (or under the strategy that an
@@ -641,8 +640,9 @@ class OrderBook:
     # -- fills -------------------------------------------------------------------------------
 
     def _apply_fill(self, order: Order, msg: FixMessage, exec_id: str) -> tuple[Decimal, Decimal]:
-        qty = decimal(msg.get(32)) or ZERO
-        px = decimal(msg.get(31)) or ZERO
+        idx = msg.index
+        qty = decimal(idx.get(b"32")) or ZERO
+        px = decimal(idx.get(b"31")) or ZERO
         if qty <= 0:
             return ZERO, px
         room = order.qty - order.cum_qty
