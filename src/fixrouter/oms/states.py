@@ -54,8 +54,8 @@ STATUS, BUST, CORRECT  any -> BROKER
 
 PN PendingNew, N New, PF PartiallyFilled, F Filled, PC PendingCancel, C Canceled,
 PR PendingReplace, R Replaced, RJ Rejected, E Expired. Anything not listed is illegal,
-e.g. a fill on a canceled order, a second PendingNew after the ack, a Replaced without a
-replace of ours, or anything that would take Replaced anywhere.
+e.g. a fill on a canceled order, a second PendingNew after the ack, or a cancel of ours
+on an order that is already done.
 """
 
 from __future__ import annotations
