@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 
 class ErrorCode(enum.StrEnum):
@@ -82,8 +83,10 @@ class Denied:
     value: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Execution:
+class Execution(NamedTuple):
+    """One execution report, for its owner. A NamedTuple, not a frozen dataclass, because
+    one is built per inbound report: 11 `object.__setattr__` calls cost ~1.2 µs."""
+
     id: str
     exec_type: ExecKind
     status: OrderStatus
