@@ -20,8 +20,10 @@ returned actions in order, flush, re-arm the timer.
   sync starts at once and covers them all. Once anything is held, everything after it
   is held too, so the wire order is the MsgSeqNum order.
 * Writes are batched: each callback appends to one list and writes it with a single
-  `transport.write` at its end; `send_app` calls from outside (the gateway) schedule one
-  flush per event-loop turn, so a burst of orders read together costs one syscall.
+  `transport.write` at its end. For `send_app` calls from outside (the gateway) the first
+  one in an event-loop turn is written at once, so a lone order never waits for the loop;
+  later ones in the same turn collect and are written together by one callback queued
+  for the end of the turn, so a burst read from one gateway packet costs two syscalls.
 * `Deliver` and `SessionEvent` go to the owner's callbacks (`on_deliver`, `on_event`).
 * `Disconnect` closes the socket once any held bytes are released (a Logout must still
   leave), and `session.connection_lost` is called when the close completes.
@@ -185,6 +187,9 @@ class SessionTransport:
         actions = self.session.send_app(msg_type, body, self._clock())
         self._carry_out(actions)
         if self._out and not self._flush_scheduled:
+            # The first order of a loop turn leaves at once; any more in the same turn
+            # collect in _out and leave together when the turn ends.
+            self._flush()
             self._flush_scheduled = True
             assert self._loop is not None
             self._loop.call_soon(self._scheduled_flush)
