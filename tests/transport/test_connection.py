@@ -51,6 +51,7 @@ def make_transport(
     events: list[SessionEvent] | None = None,
     tls: TlsSettings | None = None,
     logout_timeout: float = 1.0,
+    on_deliver: Callable[[str, FixMessage], None] | None = None,
 ) -> SessionTransport:
     config = SessionConfig(
         sender_comp_id="FIXROUTER", target_comp_id="IB", heartbeat_interval=heartbeat,
@@ -63,7 +64,7 @@ def make_transport(
     )  # fmt: skip
     policy = ReconnectPolicy(endpoints, base=0.05, cap=0.2, jitter=0.0)
     return SessionTransport(
-        "test", Session(config, store), store, settings, policy=policy,
+        "test", Session(config, store), store, settings, policy=policy, on_deliver=on_deliver,
         on_event=(lambda _name, e: events.append(e)) if events is not None else None,
     )  # fmt: skip
 
@@ -175,6 +176,31 @@ class CountingTransport:
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)
+
+
+def test_a_failing_deliver_callback_does_not_drop_the_line() -> None:
+    delivered: list[bytes] = []
+
+    def on_deliver(_name: str, message: FixMessage) -> None:
+        delivered.append(message.msg_type)
+        raise RuntimeError("bug in the order book")
+
+    async def test() -> None:
+        peer = await ScriptedAcceptor.start()
+        store = MemoryStore(now=0.0)
+        t = make_transport(store, peer.port, on_deliver=on_deliver)
+        task = asyncio.create_task(t.run())
+        await until(lambda: t.logged_on)
+        for i in range(2):
+            peer.send(peer.connections[0], b"B", [(148, f"news {i}"), (33, 1), (58, "x")])
+        await until(lambda: len(delivered) == 2)
+        assert t.logged_on and len(peer.connections) == 1
+        assert [m for _seq, m in store.iter_inbound()]  # journaled before delivery
+        await t.stop()
+        await task
+        await peer.close()
+
+    run(test)
 
 
 # ---- reconnect, failover, case 15 ----------------------------------------------------------

@@ -292,7 +292,12 @@ class SessionTransport:
         if self._stopping:
             self._close(line, "stopping")
         else:
-            self._carry_out(self.session.connection_made(self._clock()))
+            try:
+                actions = self.session.connection_made(self._clock())
+            except BaseException:
+                transport.abort()  # e.g. the store could not be reset: no Logon went out
+                raise
+            self._carry_out(actions)
             self._flush()
             self._rearm()
         await line.closed
@@ -364,7 +369,12 @@ class SessionTransport:
                 self._send(action)
             elif type(action) is Deliver:
                 if self._on_deliver is not None:
-                    self._on_deliver(self.name, action.message)
+                    try:
+                        self._on_deliver(self.name, action.message)
+                    except Exception:
+                        # A bug upstream must not drop the FIX line; the message is
+                        # journaled (save_inbound came first), so it can be replayed.
+                        log.exception("%s: delivering an inbound message failed", self.name)
             elif type(action) is SessionEvent:
                 self._event(action)
             elif type(action) is Disconnect:
@@ -385,7 +395,10 @@ class SessionTransport:
         elif event.kind is EventKind.SEQ_TOO_LOW_ON_LOGON:
             log.error("%s: %s", self.name, event.detail)
         if self._on_event is not None:
-            self._on_event(self.name, event)
+            try:
+                self._on_event(self.name, event)
+            except Exception:
+                log.exception("%s: handling session event %s failed", self.name, event.kind)
 
     def _disconnect(self, action: Disconnect) -> None:
         line = self._line
