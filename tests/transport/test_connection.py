@@ -7,6 +7,7 @@ The real session core and journal run underneath; only the counterparty is scrip
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import shlex
 import shutil
@@ -15,13 +16,21 @@ import ssl
 import subprocess
 import threading
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import uvloop
 
 from fixrouter.codec import FixMessage
-from fixrouter.session import EventKind, Session, SessionConfig, SessionEvent, SessionState
+from fixrouter.session import (
+    EventKind,
+    Session,
+    SessionConfig,
+    SessionEvent,
+    SessionSchedule,
+    SessionState,
+)
 from fixrouter.store import Durability, JournalStore, MemoryStore, MessageStore
 from fixrouter.transport import (
     Endpoint,
@@ -279,6 +288,28 @@ def test_stays_down_when_an_operator_must_act(caplog: pytest.LogCaptureFixture) 
     with caplog.at_level(logging.INFO, logger="fixrouter.transport"):
         run(test)
     assert "staying down" in caplog.text
+
+
+def test_waits_for_session_time_before_connecting(caplog: pytest.LogCaptureFixture) -> None:
+    async def test() -> None:
+        peer = await ScriptedAcceptor.start()
+        t = make_transport(MemoryStore(now=0.0), peer.port)
+        now = datetime.now(UTC)
+        closed = (now + timedelta(hours=2)).time().replace(microsecond=0)
+        reopens = (now + timedelta(hours=3)).time().replace(microsecond=0)
+        t.session.config = dataclasses.replace(  # a window that opens in two hours
+            t.session.config, schedule=SessionSchedule(closed, reopens)
+        )
+        task = asyncio.create_task(t.run())
+        await asyncio.sleep(0.3)
+        assert peer.connections == []
+        await t.stop()
+        await asyncio.wait_for(task, 1)
+        await peer.close()
+
+    with caplog.at_level(logging.INFO, logger="fixrouter.transport"):
+        run(test)
+    assert "outside session time; next period starts in 7" in caplog.text  # ~7200 s
 
 
 def test_stop_while_waiting_to_reconnect_returns_promptly() -> None:
