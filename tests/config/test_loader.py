@@ -398,3 +398,22 @@ def test_both_forms_or_neither_are_errors() -> None:
 def test_errors_in_a_named_session_say_which() -> None:
     text = two_sessions(second="HeartBtInt = -5")
     assert "[[sessions]] 'desk2': HeartBtInt must be >= 0" in error_of(text)
+
+
+# ---- tables owned by other layers ----------------------------------------------------------
+
+
+def test_other_layers_plug_in_their_own_tables() -> None:
+    def gateway(table: object) -> object:
+        assert isinstance(table, dict)
+        if set(table) - {"listen"}:
+            raise ConfigError(f"unknown key {sorted(set(table) - {'listen'})[0]!r}")
+        return ("gateway", table["listen"])
+
+    text = MINIMAL + '[gateway]\nlisten = ["tcp://127.0.0.1:7001"]\n'
+    config = parse_config(text, sections={"gateway": gateway})
+    assert config.sections["gateway"] == ("gateway", ["tcp://127.0.0.1:7001"])
+    assert "unknown key 'gateway' in the top level" in error_of(text)  # not passed: refused
+    with pytest.raises(ConfigError, match=r"\[gateway\] unknown key 'lisen'"):
+        parse_config(MINIMAL + "[gateway]\nlisen = 1\n", sections={"gateway": gateway})
+    assert parse_config(MINIMAL).sections == {}

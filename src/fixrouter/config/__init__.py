@@ -5,13 +5,14 @@
 there is documented in `fix/router-reference.md`; `loader.SETTINGS` is the table of keys.
 """
 
-from .loader import KNOWN_KEYS, SETTINGS, Setting, load_config, parse_config
+from .loader import KNOWN_KEYS, SETTINGS, SectionParser, Setting, load_config, parse_config
 from .model import RouterConfig, SessionSettings, StoreSettings
 
 __all__ = [
     "KNOWN_KEYS",
     "SETTINGS",
     "RouterConfig",
+    "SectionParser",
     "SessionSettings",
     "Setting",
     "StoreSettings",

@@ -18,6 +18,10 @@ that raises `_Mismatch` naming the expected type), and where the value goes (a
 3. the converted values are handed to the frozen settings classes, whose own range checks
    raise `ConfigError` naming the QuickFIX key; we prefix where it happened.
 
+Other top-level tables belong to other layers (`[gateway]`, `[metrics]`, ...): the program
+passes their parsers in `sections`, so each layer owns its settings while an unknown
+table is still an error.
+
 Across sessions, names, CompID pairs and FileStorePath directories must be unique: two
 sessions sharing a journal directory or a CompID pair would corrupt each other's sequence
 numbers, so the error names both sessions.
@@ -35,6 +39,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 from fixrouter.errors import ConfigError
@@ -204,8 +209,18 @@ DEFAULT_MAX_RECONNECT_INTERVAL = 120.0
 # ---- entry points --------------------------------------------------------------------------
 
 
-def load_config(path: str | os.PathLike[str]) -> RouterConfig:
+SectionParser = Callable[[Any], object]
+"""Parses one top-level table owned by another layer (e.g. `[gateway]`) into its own
+frozen settings. Raises ConfigError naming the offending key; the loader adds the table."""
+
+
+def load_config(
+    path: str | os.PathLike[str], *, sections: Mapping[str, SectionParser] | None = None
+) -> RouterConfig:
     """Read and validate a router TOML file.
+
+    `sections` maps the other top-level tables this program understands to their parsers;
+    their results land in `RouterConfig.sections`. Any other top-level key is an error.
 
     Raises:
         ConfigError: the file cannot be read, is not TOML, or a setting is missing, unknown,
@@ -219,20 +234,35 @@ def load_config(path: str | os.PathLike[str]) -> RouterConfig:
     except UnicodeDecodeError as e:
         raise ConfigError(f"{source}: not UTF-8 text: {e.reason}") from None
     try:
-        return parse_config(text, source=source)
+        return parse_config(text, source=source, sections=sections)
     except ConfigError as e:
         raise ConfigError(f"{source}: {e}") from None
 
 
-def parse_config(text: str, *, source: Path | None = None) -> RouterConfig:
+def parse_config(
+    text: str,
+    *,
+    source: Path | None = None,
+    sections: Mapping[str, SectionParser] | None = None,
+) -> RouterConfig:
     """Validate TOML text. Raises ConfigError (without the file name; `load_config` adds it)."""
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"not valid TOML: {e}") from None
-    for key in document:
-        if key not in _TOP_LEVEL:
-            raise ConfigError(_unknown(key, "the top level", _TOP_LEVEL))
+    parsers = dict(sections or {})
+    known = (*_TOP_LEVEL, *sorted(parsers))
+    parsed: dict[str, object] = {}
+    for key, value in document.items():
+        if key in _TOP_LEVEL:
+            continue
+        parser = parsers.get(key)
+        if parser is None:
+            raise ConfigError(_unknown(key, "the top level", known))
+        try:
+            parsed[key] = parser(value)
+        except ConfigError as e:
+            raise ConfigError(f"[{key}] {e}") from None
     single, several = document.get("session"), document.get("sessions")
     if single is not None and several is not None:
         raise ConfigError("use either [session] or [[sessions]], not both")
@@ -249,7 +279,7 @@ def parse_config(text: str, *, source: Path | None = None) -> RouterConfig:
     else:
         raise ConfigError("no [session] table or [[sessions]] array")
     _check_distinct(sessions)
-    return RouterConfig(sessions=tuple(sessions), source=source)
+    return RouterConfig(sessions=tuple(sessions), source=source, sections=MappingProxyType(parsed))
 
 
 # ---- one session table ---------------------------------------------------------------------

@@ -7,8 +7,10 @@ adapter, `StoreSettings` for the journal. The engine keys everything by `name`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 from fixrouter.session import SessionConfig
 from fixrouter.store import Durability
@@ -49,6 +51,8 @@ class RouterConfig:
     sessions: tuple[SessionSettings, ...]
     source: Path | None = None
     """The file it was read from (None when built from a string)."""
+    sections: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+    """Other top-level tables (`[gateway]`, ...), parsed by the parsers the caller passed."""
 
     def session(self, name: str) -> SessionSettings:
         """The session called `name`. Raises KeyError."""
