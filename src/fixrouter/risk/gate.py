@@ -180,8 +180,10 @@ class RiskGate:
         return self._table.get(account or "", strategy, symbol)
 
     def working(self) -> Iterator[Working]:
-        """The records of every working order the gate counts."""
-        return (rec for rec in self._orders.values() if rec.working)
+        """The records of every working order the gate counts, once each (a replaced
+        order is also filed under its earlier ids)."""
+        return (rec for key, rec in self._orders.items()
+                if rec.working and key[1] == rec.id)
 
     def record(self, strategy: str, order_id: str) -> Working | None:
         """The gate's record of an order, by any id it has had today."""
