@@ -14,7 +14,8 @@ from fixrouter.risk.limits import DEFAULT_LIMITS
 
 
 def test_empty_section_is_every_default() -> None:
-    for table in (None, {}):
+    tables: tuple[dict[str, Any] | None, ...] = (None, {})
+    for table in tables:
         config = RiskConfig.from_toml_table(table)
         assert config.global_limits == DEFAULT_LIMITS
         assert config.limits_for("U1", "s", "AAPL") == DEFAULT_LIMITS
@@ -26,7 +27,7 @@ def test_documented_defaults_are_conservative() -> None:
     assert d.max_order_notional == 100_000
     assert d.price_collar_pct == 5
     assert d.missing_reference is MissingReference.DENY
-    assert d.allowed_security_types == {SecurityType.STK, SecurityType.CS}
+    assert d.allowed_security_types == frozenset({SecurityType.STK, SecurityType.CS})
     assert d.max_open_orders == 500 and d.max_open_orders_symbol_side == 10
     assert d.duplicate_window == 0.1
     config = RiskConfig.from_toml_table({})
@@ -50,10 +51,11 @@ def test_values_are_converted() -> None:
     g = config.global_limits
     assert g.max_order_qty == D(500) and g.tick_size == D("0.01")  # exactly, not binary
     assert g.max_order_notional == D("250000.50")
-    assert g.allowed_order_types == {OrderType.LIMIT, OrderType.STOP_LIMIT}
-    assert g.allowed_tifs == {TimeInForce.DAY}
+    assert g.allowed_order_types == frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT})
+    assert g.allowed_tifs == frozenset({TimeInForce.DAY})
     # CS is IB's alias for STK: listing one allows both
-    assert g.allowed_security_types == {SecurityType.STK, SecurityType.CS, SecurityType.OPT}
+    assert g.allowed_security_types == frozenset(
+        {SecurityType.STK, SecurityType.CS, SecurityType.OPT})
     assert g.duplicate_window == 0.25
     assert g.missing_reference is MissingReference.WARN
     assert g.max_position is None
