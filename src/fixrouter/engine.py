@@ -13,10 +13,17 @@ Sessions are independent: each has its own journal, timer, reconnect policy and 
 thread, and a failure of one (its journal cannot sync) stops that session alone; `run()`
 then returns its error in `failures` once every session has stopped.
 
-This is the seam for the order path (issue 4): the gateway calls `send_app(name, ...)`
-and receives inbound application messages through `on_deliver(name, message)` and
-session events through `on_event(name, event)`, from the event-loop thread. Until then,
-`fixrouter run --test-feed` (see `fixrouter.run`) is the only producer of orders.
+This is the seam for the order path: the router (`fixrouter.router`) calls
+`send_app(name, ...)` (through the session's transport) and receives inbound application
+messages through `on_deliver(name, message)` and session events through
+`on_event(name, event)`, from the event-loop thread.
+
+Files written before the journal that must be as durable as it before a message leaves
+(the order book's intent log: which strategy a ClOrdID belongs to) join the session's
+group commit with `add_sync_companion`. In `fsync` durability the sync that releases held
+bytes then syncs them first and covers only journal records written before it started,
+so a message is never on the wire ahead of its intent record on disk; in `os` durability
+a `write(2)` is all either file gets, and nothing more is needed.
 """
 
 from __future__ import annotations
@@ -25,13 +32,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import cast
 
 from fixrouter.codec import FixMessage
 from fixrouter.config import RouterConfig, SessionSettings
 from fixrouter.dictionary import CompiledValidator, load_dictionary
 from fixrouter.session import EventKind, Session, SessionEvent
-from fixrouter.store import JournalStore
+from fixrouter.store import Durability, JournalStore, MessageStore
 from fixrouter.transport import SessionTransport
 
 log = logging.getLogger("fixrouter.engine")
@@ -52,10 +60,41 @@ class EngineSession:
     store: JournalStore
     session: Session
     transport: SessionTransport
+    commit: _CommitGroup | None = field(default=None, repr=False)
+    """The group commit the transport syncs through (fsync durability only)."""
 
     @property
     def name(self) -> str:
         return self.settings.name
+
+
+class _CommitGroup:
+    """What one fsync-mode session's group commit makes durable: companion files first,
+    then the journal. Only the journal records written before the companions were synced
+    count as durable, so each released message has its companion records on disk too."""
+
+    __slots__ = ("_companions", "_store", "_synced")
+
+    def __init__(self, store: JournalStore) -> None:
+        self._store = store
+        self._companions: list[Callable[[], None]] = []
+        self._synced = store.synced_upto()
+
+    def add(self, sync: Callable[[], None]) -> None:
+        self._companions.append(sync)
+
+    def synced_upto(self) -> int:
+        return self._synced
+
+    def sync(self) -> int:
+        """Runs in the transport's sync thread (one at a time). Raises StoreError."""
+        ticket = self._store.written_upto()
+        for sync in self._companions:
+            sync()
+        self._store.sync()
+        if ticket > self._synced:
+            self._synced = ticket
+        return ticket
 
 
 class Engine:
@@ -99,12 +138,14 @@ class Engine:
             now=self._clock(),
             durability=settings.store.durability,
         )
+        commit = _CommitGroup(store) if settings.store.durability is Durability.FSYNC else None
         try:
             session = Session(settings.session, store, validator=self._validator)
             transport = SessionTransport(
                 settings.name,
                 session,
-                store,
+                # The transport uses only sync() and synced_upto() of what it is given.
+                store if commit is None else cast(MessageStore, commit),
                 settings.transport,
                 on_deliver=self._deliver,
                 on_event=self._event,
@@ -119,7 +160,7 @@ class Engine:
             store.path, settings.store.durability.value, store.next_sender_seq,
             store.next_target_seq,
         )  # fmt: skip
-        return EngineSession(settings, store, session, transport)
+        return EngineSession(settings, store, session, transport, commit)
 
     # ---- the seam for the order path -----------------------------------------------------
 
@@ -134,6 +175,17 @@ class Engine:
         (NotLoggedOn, LocalProtocolError, StoreError): then nothing was sent.
         """
         self._sessions[name].transport.send_app(msg_type, body)
+
+    def add_sync_companion(self, name: str, sync: Callable[[], None]) -> None:
+        """Make `sync()` part of session `name`'s group commit (see the module docstring);
+        a no-op unless the session's durability is `fsync`. `sync` runs in the session's
+        sync thread and raises StoreError on failure, which stops the session.
+
+        Raises KeyError for an unknown session.
+        """
+        commit = self._sessions[name].commit
+        if commit is not None:
+            commit.add(sync)
 
     def add_event_hook(self, hook: EventCallback) -> None:
         """Also call `hook(name, event)` for every session event (after `on_event`)."""
