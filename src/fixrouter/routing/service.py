@@ -1,0 +1,158 @@
+"""One router process, assembled from its config: engine, order book, gate, router, gateway.
+
+Theory of operation
+-------------------
+`load(path)` reads the TOML file with every section this program owns (`[gateway]`,
+`[dialect]`, `[risk]`, `[routing]`; `SECTIONS`) and checks the routing against the
+configured sessions, so every config error is found before a file is opened.
+
+`RouterService(config)` then builds, in this order, and undoes everything built so far
+if a step fails:
+
+1. the data dictionary, shared by the session layer and the dialect;
+2. the router with its gate: always the risk gate (`[risk]`, or its conservative
+   defaults when the table is absent), never a pass-through in production;
+3. the engine: every session's journal (locked, recovered after a crash);
+4. per session, the order book's intent log beside the journal (`<stem>.orders.log`),
+   joined to the session's group commit when it syncs;
+5. `router.recover()`: the book from every journal and intent log, then the gate;
+6. the gateway, not yet listening.
+
+`await start()` binds the gateway's addresses (the gateway starts accepting only once
+the book is recovered, and the router would refuse orders until then anyway);
+`await run()` keeps the FIX sessions connected until `await stop()`, which stops the
+gateway first (no new orders) and then logs every session out. `close()` releases the
+journals and intent logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+
+from fixrouter.config import RouterConfig, SectionParser, load_config
+from fixrouter.dialect import Dialect, DialectSettings
+from fixrouter.dictionary import CompiledValidator, load_dictionary
+from fixrouter.engine import Engine
+from fixrouter.gateway import Gateway, GatewayConfig, ListenAddress
+from fixrouter.oms import IntentLog, OrderBook, intent_log_path
+from fixrouter.risk import RiskConfig, RiskGate
+from fixrouter.router import EnginePort, Router
+from fixrouter.routing.config import Routes, RoutingConfig
+from fixrouter.routing.risk import RiskGateAdapter
+
+log = logging.getLogger("fixrouter.router")
+
+SECTIONS: Mapping[str, SectionParser] = {
+    "gateway": GatewayConfig.from_toml_table,
+    "dialect": DialectSettings.from_toml_table,
+    "risk": RiskConfig.from_toml_table,
+    "routing": RoutingConfig.from_toml_table,
+}
+"""The top-level tables `fixrouter run` understands besides the sessions."""
+
+
+def load(path: str | os.PathLike[str]) -> RouterConfig:
+    """Read and check a router config. Raises ConfigError naming the file and key."""
+    config = load_config(path, sections=SECTIONS)
+    routes(config)
+    return config
+
+
+def routes(config: RouterConfig) -> Routes:
+    """The resolved `[routing]`. Raises ConfigError naming an unknown session."""
+    routing = config.sections.get("routing") or RoutingConfig()
+    assert isinstance(routing, RoutingConfig)
+    return routing.resolve([s.name for s in config.sessions])
+
+
+class LoopTimers:
+    """The router's `Timers` on an asyncio loop."""
+
+    __slots__ = ("_loop",)
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def call_soon(self, callback: Callable[[], None]) -> None:
+        self._loop.call_soon(callback)
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> None:
+        self._loop.call_later(delay, callback)
+
+
+class RouterService:
+    """See the module docstring.
+
+    Raises (from the constructor) ConfigError (bad routing, dialect or dictionary),
+    StoreError / IntentLogError (a journal or intent log is locked by another process,
+    damaged or unwritable), CorruptJournalError; nothing stays open then.
+    """
+
+    def __init__(self, config: RouterConfig, *, clock: Callable[[], float] = time.time) -> None:
+        sections = config.sections
+        gateway_config = sections.get("gateway") or GatewayConfig()
+        dialect_settings = sections.get("dialect") or DialectSettings()
+        risk_config = sections.get("risk") or RiskConfig()
+        assert isinstance(gateway_config, GatewayConfig)
+        assert isinstance(dialect_settings, DialectSettings)
+        assert isinstance(risk_config, RiskConfig)
+        validator = CompiledValidator(load_dictionary())
+        self.router = Router(
+            OrderBook(),
+            RiskGateAdapter(RiskGate(risk_config)),
+            Dialect(dialect_settings, validator),
+            routes(config),
+            clock=clock,
+        )
+        self._intent_logs: list[IntentLog] = []
+        self.engine = Engine(
+            config,
+            on_deliver=self.router.on_deliver,
+            on_event=self.router.on_event,
+            validator=validator,
+            clock=clock,
+        )
+        try:
+            for session in self.engine.sessions.values():
+                settings = session.settings
+                intents = IntentLog(intent_log_path(settings.store.stem(settings.session)))
+                self._intent_logs.append(intents)
+                self.engine.add_sync_companion(session.name, intents.sync)
+                self.router.add_session(EnginePort(session), intents)
+            self.router.recover()
+        except BaseException:
+            self.close()
+            raise
+        self.gateway = Gateway(gateway_config, self.router)
+        self.router.outlet = self.gateway
+
+    @property
+    def addresses(self) -> list[ListenAddress]:
+        """Where the gateway listens (after `start`)."""
+        return self.gateway.addresses
+
+    async def start(self) -> None:
+        """Listen for strategies. Raises GatewayError (address in use, ...)."""
+        self.router.timers = LoopTimers(asyncio.get_running_loop())
+        await self.gateway.start()
+        for address in self.gateway.addresses:
+            log.info("strategies connect to %s", address)
+
+    async def run(self) -> None:
+        """Keep every FIX session connected until `stop()`; failures in `engine.failures`."""
+        await self.engine.run()
+
+    async def stop(self) -> None:
+        """Stop taking orders, then log every session out."""
+        await self.gateway.close()
+        await self.engine.stop()
+
+    def close(self) -> None:
+        """Release the journals and intent logs. Idempotent."""
+        self.engine.close()
+        for intents in self._intent_logs:
+            intents.close()
