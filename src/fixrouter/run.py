@@ -1,18 +1,23 @@
 """`fixrouter run --config FILE`: run the engine in the foreground.
 
-Start-up loads the TOML config (exit 2 on a config error, naming the key), opens every
-session's journal (exit 1 if one is locked by another process or damaged), and runs the
-engine on uvloop. SIGTERM or SIGINT logs every session out, waits for the Logout replies
-(at most LogoutTimeout), and exits 0; a second signal stops at once (exit 1; the journals
-are safe, they survive even `kill -9`). Logs go to stderr.
+Start-up loads the TOML config with its `[gateway]`, `[dialect]`, `[risk]` and `[routing]`
+tables (exit 2 on a config error, naming the key), opens every session's journal and
+intent log and recovers the order book from them (exit 1 if one is locked by another
+process or damaged), listens for strategies (`[gateway] listen`, by default
+tcp://127.0.0.1:7001; exit 1 if it cannot), and runs the engine on uvloop (see
+`fixrouter.routing.service`). SIGTERM or SIGINT stops taking orders, logs every session
+out, waits for the Logout replies (at most LogoutTimeout), and exits 0; a second signal
+stops at once (exit 1; the journals are safe, they survive even `kill -9`). Logs go to
+stderr.
 
-Test feed (hidden, for the integration and crash tests until the gateway of issue 4 lands)
-------------------------------------------------------------------------------------------
+Test feed (hidden, for the integration and crash tests)
+-------------------------------------------------------
 `--test-feed FILE` streams application messages from FILE through the real session and
-journal, exactly as the gateway will: `Engine.send_app`. Each non-empty line is one message
-written as `35=<MsgType>|tag=value|...` (`|` stands for SOH; header fields are the
-session's job and must not appear). With several sessions, `--test-feed-session NAME`
-picks the one (default: the first).
+journal, bypassing the gateway, the risk gate and the order book: `Engine.send_app` (the
+router sees their reports as those of orders it does not know: orphans). Each non-empty
+line is one message written as `35=<MsgType>|tag=value|...` (`|` stands for SOH; header
+fields are the session's job and must not appear). With several sessions,
+`--test-feed-session NAME` picks the one (default: the first).
 
 The feed is resumable across crashes, using the journal as the record of what was handed
 over: at start-up it skips every line whose ClOrdID(11) the session's journal already
@@ -44,9 +49,10 @@ from pathlib import Path
 import uvloop
 
 from fixrouter.codec import decode_frame
-from fixrouter.config import RouterConfig, load_config
+from fixrouter.config import RouterConfig
 from fixrouter.engine import Engine
 from fixrouter.errors import ConfigError, FixRouterError
+from fixrouter.routing.service import RouterService, load
 from fixrouter.session import EventKind, NotLoggedOn, SessionEvent
 
 log = logging.getLogger("fixrouter.run")
@@ -80,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
     try:
-        config = load_config(args.config)
+        config = load(args.config)
         feed = _load_feed(args) if args.test_feed is not None else None
     except ConfigError as e:
         print(f"fixrouter run: {e}", file=sys.stderr)
@@ -90,10 +96,17 @@ def run(args: argparse.Namespace) -> int:
 
 async def _main(config: RouterConfig, feed: _FeedSpec | None) -> int:
     try:
-        engine = Engine(config)
-        feeder = _TestFeed(engine, feed) if feed is not None else None
+        service = RouterService(config)
     except FixRouterError as e:
         print(f"fixrouter run: {e}", file=sys.stderr)
+        return 1
+    engine = service.engine
+    try:
+        feeder = _TestFeed(engine, feed) if feed is not None else None
+        await service.start()
+    except FixRouterError as e:
+        print(f"fixrouter run: {e}", file=sys.stderr)
+        service.close()
         return 1
     try:
         loop = asyncio.get_running_loop()
@@ -105,7 +118,7 @@ async def _main(config: RouterConfig, feed: _FeedSpec | None) -> int:
             nonlocal stop_task
             if stop_task is None:
                 log.info("%s: logging out", signal.Signals(signum).name)
-                stop_task = asyncio.create_task(engine.stop())
+                stop_task = asyncio.create_task(service.stop())
             else:
                 log.warning("%s again: stopping without waiting", signal.Signals(signum).name)
                 main_task.cancel()
@@ -122,7 +135,8 @@ async def _main(config: RouterConfig, feed: _FeedSpec | None) -> int:
             await stop_task
         return 1 if engine.failures else 0
     finally:
-        engine.close()
+        await service.gateway.close()
+        service.close()
 
 
 # ---- the test feed -------------------------------------------------------------------------

@@ -23,7 +23,7 @@ import orjson
 
 from fixrouter.codec import FixMessage, decode_frame
 from fixrouter.sim.admin import send_command
-from fixrouter.sim.process import SimulatorProcess
+from fixrouter.sim.process import SimulatorProcess, free_port
 from fixrouter.store import JournalStore
 
 SENDER = "FIXROUTER"
@@ -173,7 +173,12 @@ class RouterProcess:
 
 
 def write_config(path: Path, port: int, store: Path, *, heartbeat: int = 30,
-                 durability: str = "os", extra: str = "") -> Path:  # fmt: skip
+                 durability: str = "os", extra: str = "", gateway_port: int | None = None,
+                 tables: str = "") -> Path:  # fmt: skip
+    """A one-session router config. `extra` goes into [session]; `tables` after it. The
+    gateway listens on `gateway_port` (default: a free port, so routers in parallel test
+    runs never fight over the default 7001)."""
+    gateway_port = gateway_port or free_port()
     path.write_text(
         f"""\
 [session]
@@ -188,6 +193,10 @@ ReconnectInterval = 0.2
 MaxReconnectInterval = 1
 LogoutTimeout = 2
 {extra}
+
+[gateway]
+listen = ["tcp://127.0.0.1:{gateway_port}"]
+{tables}
 """
     )
     return path

@@ -185,6 +185,7 @@ ReconnectInterval = 0.2
 """
                 for name in ("DESK1", "DESK2")
             )
+            + f'\n[gateway]\nlisten = ["tcp://127.0.0.1:{free_port()}"]\n'
         )
         ids = [f"D2-{i}" for i in range(30)]
         feed = write_feed(workdir / "feed.txt", ids)
