@@ -1,19 +1,26 @@
 """A complete, minimal fixrouter strategy, using the asyncio client.
 
-It buys 10 MSFT at market, rests a 100 AAPL limit buy, moves its price with a replace,
-cancels it, and prints every event on the way. It exits 0 when each order ended the way
-it should (market order filled, limit order canceled) and 1 otherwise.
+It buys 10 MSFT at a marketable limit, rests a 100 IBM limit buy below the market, moves
+its price with a replace, lists its working orders, cancels the IBM order, and prints
+every event on the way. It exits 0 when each order ended the way it should (MSFT filled,
+IBM canceled) and 1 otherwise.
 
-Run it against a running engine:
+Run it against the engine and the simulator playing IB (three terminals, or `&`):
 
-    python examples/simple_strategy.py --url tcp://127.0.0.1:7001 --name demo
+    fixrouter sim --port 9878 --scenario fix/scenarios/certification.toml
+    fixrouter run --config router.toml
+    python examples/simple_strategy.py --url tcp://127.0.0.1:7001 --name example
 
-or stand-alone, against an in-process gateway with the FIX-less stand-in core (no IB, no
-simulator), which fills market orders at once:
+The certification scenario fills MSFT in three parts and lets IBM rest until cancelled.
+`router.toml` is `fix/router.toml` plus a `[risk]` table that lets these orders through:
+the risk gate's defaults refuse every order in an instrument without a reference price
+(`NO_REFERENCE_PRICE`) until one is set or learned from a fill, so add
 
-    python examples/simple_strategy.py --standalone
+    [risk.global]
+    missing_reference = "warn"
 
 A token, when the engine has one configured for this name, comes from FIXROUTER_TOKEN.
+`tests/e2e/test_example.py` runs this file exactly so.
 """
 
 from __future__ import annotations
@@ -52,8 +59,8 @@ def describe(event: object) -> str:
 async def run(url: str, name: str, token: str | None = None, timeout: float = 10.0) -> int:
     async with await Client.connect(url, name, token=token) as client:
         print(f"connected as {name}; round trip {await client.ping() * 1e6:.0f} us")
-        await client.new("mkt-1", "MSFT", "buy", 10, "market")
-        await client.new("lmt-1", "AAPL", "buy", 100, "limit", price=Decimal("187.25"))
+        await client.new("buy-1", "MSFT", "buy", 10, "limit", price=Decimal("410"))
+        await client.new("lmt-1", "IBM", "buy", 100, "limit", price=Decimal("149.50"))
 
         final: dict[str, OrderStatus] = {}
         problems = 0
@@ -69,7 +76,7 @@ async def run(url: str, name: str, token: str | None = None, timeout: float = 10
                 problems += 1
             elif isinstance(event, Accepted) and event.id == "lmt-1" and not replaced:
                 replaced = True  # the order is live: move its price up a little
-                await client.replace("lmt-1", "lmt-2", price=Decimal("187.30"))
+                await client.replace("lmt-1", "lmt-2", price=Decimal("149.55"))
             elif isinstance(event, Execution):
                 if event.id == "lmt-2" and event.exec_type == "replaced" and not canceled:
                     canceled = True
@@ -80,36 +87,18 @@ async def run(url: str, name: str, token: str | None = None, timeout: float = 10
 
     ok = (
         problems == 0
-        and final.get("mkt-1") is OrderStatus.FILLED
+        and final.get("buy-1") is OrderStatus.FILLED
         and final.get("lmt-2") is OrderStatus.CANCELED
     )
     print("outcome:", {k: v.value for k, v in final.items()}, "OK" if ok else "UNEXPECTED")
     return 0 if ok else 1
 
 
-async def standalone(name: str) -> int:
-    """Run the strategy against an in-process gateway on a free loopback port."""
-    from fixrouter.gateway import Gateway, GatewayConfig, ListenAddress
-    from fixrouter.gateway.standin import StandInCore
-
-    core = StandInCore()
-    gateway = Gateway(GatewayConfig(listen=(ListenAddress("tcp", "127.0.0.1", 0),)), core)
-    core.deliver = gateway.deliver
-    await gateway.start()
-    try:
-        return await run(str(gateway.addresses[0]), name)
-    finally:
-        await gateway.close()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", default="tcp://127.0.0.1:7001")
     parser.add_argument("--name", default="example")
-    parser.add_argument("--standalone", action="store_true", help="run an in-process gateway")
     args = parser.parse_args()
-    if args.standalone:
-        return asyncio.run(standalone(args.name))
     return asyncio.run(run(args.url, args.name, os.environ.get("FIXROUTER_TOKEN")))
 
 

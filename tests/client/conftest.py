@@ -15,7 +15,7 @@ import pytest
 import uvloop
 
 from fixrouter.gateway import Gateway, GatewayConfig, ListenAddress
-from fixrouter.gateway.standin import StandInCore
+from gateway.standin import StandInCore
 
 Runner = Callable[[Coroutine[Any, Any, Any]], Any]
 

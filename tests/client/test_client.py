@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import threading
 from decimal import Decimal
 from pathlib import Path
@@ -27,12 +26,10 @@ from fixrouter.client import (
 )
 from fixrouter.client.wire import request_line
 from fixrouter.gateway import GatewayConfig, ListenAddress
-from fixrouter.gateway.standin import StandInCore
 from fixrouter.requests import NewOrder, OrderType, Side
+from gateway.standin import StandInCore
 
 from .conftest import Runner, serve
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 async def next_of(client: Client, kind: type, timeout: float = 5.0) -> object:
@@ -235,14 +232,3 @@ def test_request_lines_write_decimals_exactly() -> None:
         {"op": "new", "price": Decimal("0.00000001"), "qty": Decimal("100"), "x": None}
     )
     assert line == b'{"op":"new","price":"0.00000001","qty":100}\n'
-
-
-def test_example_strategy_runs_standalone(run: Runner, capsys: pytest.CaptureFixture[str]) -> None:
-    spec = importlib.util.spec_from_file_location(
-        "simple_strategy", ROOT / "examples" / "simple_strategy.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert run(module.standalone("example")) == 0
-    assert "OK" in capsys.readouterr().out

@@ -21,7 +21,8 @@ import pytest
 import uvloop
 
 from fixrouter.gateway import Gateway, GatewayConfig, ListenAddress
-from fixrouter.gateway.standin import StandInCore
+
+from .standin import StandInCore
 
 Runner = Callable[[Coroutine[Any, Any, Any]], Any]
 

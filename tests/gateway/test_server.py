@@ -17,10 +17,10 @@ import pytest
 
 from fixrouter.events import Accepted, ErrorCode, SessionChanged
 from fixrouter.gateway import Gateway, GatewayConfig, GatewayError, ListenAddress
-from fixrouter.gateway.standin import StandInCore
 from fixrouter.requests import CancelOrder, NewOrder
 
 from .conftest import LineClient, Runner, connect, serve
+from .standin import StandInCore
 
 LIMIT = {"op": "new", "symbol": "AAPL", "side": "buy", "qty": 100, "type": "limit", "price": "10"}
 MARKET = {"op": "new", "symbol": "MSFT", "side": "buy", "qty": 5, "type": "market"}

@@ -22,9 +22,8 @@ typed events from `fixrouter.events` (`Accepted`, `Denied`, `Execution`, `Cancel
 `RequestError`, `SessionChanged`). Queries (`status`, `orders`, `ping`) wait for their
 answer and raise `RequestRefused` (with `.code`) when the gateway says no.
 
-A complete strategy that runs as is, against fixrouter or stand-alone against an
-in-process gateway: `examples/simple_strategy.py` (`python examples/simple_strategy.py
---standalone`).
+A complete strategy that runs as is against the engine and the simulator:
+`examples/simple_strategy.py` (its docstring says how to start them).
 """
 
 from fixrouter.events import (

@@ -3,9 +3,8 @@
 - `config`: the `[gateway]` settings (`GatewayConfig.from_toml_table`).
 - `parse`: request line -> typed request or `RequestError` (pure, no I/O).
 - `encode`: typed event -> JSON event line.
-- `handler`: the `RequestHandler` protocol the engine implements.
+- `handler`: the `RequestHandler` protocol the engine implements (`fixrouter.router`).
 - `server`: `Gateway`, the asyncio server (framing, identity, isolation, slow clients).
-- `standin`: `StandInCore`, a FIX-less engine that fills everything (tests, examples).
 
 `spec/upstream-protocol.md` is the normative description of the wire protocol.
 """

@@ -1,10 +1,10 @@
-"""A FIX-less stand-in for the engine: lets the gateway and clients run on their own.
+"""A FIX-less stand-in for the engine, for the gateway and client library tests.
 
 `StandInCore` implements `RequestHandler` with an in-memory book keyed by
 (strategy, id) and no risk, no FIX, no journal. Market and market-on-close orders fill at
-once at `market_price`; every other order rests until `fill` or `cancel`. It exists for
-gateway and client tests, and so the example strategy (`examples/simple_strategy.py
---standalone`) runs without IB; the real engine is `fixrouter.router`.
+once at `market_price`; every other order rests until `fill` or `cancel`. It lets those
+tests exercise the socket protocol in milliseconds; the real engine is `fixrouter.router`,
+tested end to end in `tests/e2e`.
 
 Per request it delivers what the real engine would: `accepted` then `exec new` (and `exec
 fill`); `error` DUPLICATE_ID / UNKNOWN_ORDER; `cancel_rejected` for an order that is no
