@@ -360,6 +360,21 @@ def test_replace_is_checked_on_its_new_values() -> None:
     assert gate.check_replace(ReplaceOrder("s1", o.id, "r4", qty=D(200)), SESSION, T) is None
 
 
+def test_replace_checks_only_the_terms_it_changes() -> None:
+    gate = open_gate(loose(price_collar_pct=5, max_order_qty=1000))
+    o = accept(gate, qty=500, price="104")
+    gate.set_reference("AAPL", D(90))  # the market moved: 104 is now outside the collar
+    gate.reload(loose(price_collar_pct=5, max_order_qty=100))  # and the limit tightened
+    # A smaller quantity at the old price is harmless, and passes...
+    assert gate.check_replace(ReplaceOrder("s1", o.id, "r1", qty=D(50)), SESSION, T) is None
+    # ...but a new price is held to the collar, and a new quantity to the new maximum.
+    o2 = accept(gate, qty=10, price="90")
+    assert code(gate.check_replace(ReplaceOrder("s1", o2.id, "r2", price=D(95)),
+                                   SESSION, T)) == C.PRICE_COLLAR
+    assert code(gate.check_replace(ReplaceOrder("s1", o2.id, "r3", qty=D(101)),
+                                   SESSION, T)) == C.MAX_ORDER_QTY
+
+
 def test_replace_is_checked_on_the_delta() -> None:
     gate = open_gate(loose(max_position=300, max_gross_daily_notional=30_000))
     a = accept(gate, qty=100)

@@ -4,7 +4,8 @@ ever takes a limit in force past it.
 
 The oracle is computed here from the stand-in book's orders alone (`FakeOrder`), with
 the rules the gate documents: an order counts leaves x unit price, the larger terms while
-a replace is pending, market orders at the reference price when accepted.
+a replace is pending, market orders at the reference price when accepted, and a replace
+that changes no price keeps the order's unit.
 """
 
 from __future__ import annotations
@@ -180,8 +181,8 @@ class GateMachine(RuleBasedStateMachine):
         if verdict is not None:
             return
         b.start_replace(new_id, qty=qty, price=None if price is None else str(price))
-        new_price = b.pending_replace.price  # type: ignore[union-attr]
-        t.pending_unit = ref if new_price is None else new_price
+        # A replace that changes no price keeps the unit the order was counted at.
+        t.pending_unit = t.unit if price is None else price
         assert b.pending_replace.qty <= L["max_order_qty"]  # type: ignore[union-attr]
         req_side = 1 if b.req.side is Side.BUY else 0
         leaves_after = self.counted(t)

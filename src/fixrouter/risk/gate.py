@@ -26,10 +26,13 @@ strategy sees is stable: state unknown, kill switch, account, destination, secur
 symbol (restricted, then allowed), order type, market orders, TIF, quantity, id reuse,
 reference price, price collar, order notional, duplicate content, open orders (account,
 then symbol and side), position, gross daily notional, order efficiency ratio, and last
-the throttle (so a refused order never spends a token). A replace runs the same checks
-on its *new* terms; the exposure checks see only its *increase* (a replace that shrinks
-an order always has room). A cancel is never refused: no kill switch and no exposure check
-applies to it, only the throttle can delay it, and it jumps every queued order.
+the throttle (so a refused order never spends a token). A replace is checked on its
+*new* terms, each against the controls it touches (a new quantity against the maximum
+quantity and notional, a new price against the collar and notional, a new TIF against
+the list; the kill switch always), and the exposure checks see only its *increase*, so a
+replace that shrinks an order always has room. A cancel is never refused: no kill switch
+and no exposure check applies to it, only the throttle can delay it, and it jumps every
+queued order.
 
 **Events.** After the order book has applied anything to an order (an execution report,
 a cancel reject, a failed send), the router calls `on_report(order, now, exec_type)`
@@ -386,7 +389,8 @@ class RiskGate:
     # -- replaces --------------------------------------------------------------------------
 
     def check_replace(self, req: ReplaceOrder, session: str, now: float) -> Denial | Queue | None:
-        """Check a replace on its new terms and on the increase in exposure it makes.
+        """Check a replace on the terms it changes and on the increase in exposure it makes
+        (see the module docstring).
 
         None without counting anything when the gate has no working order for `req.id`,
         or the order has a replace pending or is still queued: the order book answers
@@ -406,35 +410,44 @@ class RiskGate:
         inst = rec.inst
         lim = self._table.get(acct.account, strategy, rec.req.symbol)
         kill = self.kill_switch
+        # Each per-order check runs on what the replace changes: the rest was checked when
+        # it was set, and a tighter limit since then must not stop a harmless change (a
+        # smaller quantity on an order whose price the market has moved away from).
         terms = rec.terms
         qty = terms.qty if req.qty is None else req.qty
         tif = terms.tif if req.tif is None else req.tif
         denial = (
             (check_kill_switch(kill.blocking(acct.account, strategy)) if kill.active else None)
-            or check_tif(tif, lim.allowed_tifs)
-            or check_order_qty(qty, lim.max_order_qty)
+            or (None if req.tif is None else check_tif(tif, lim.allowed_tifs))
+            or (None if req.qty is None else check_order_qty(qty, lim.max_order_qty))
         )
         if denial is not None:
             return self._deny(strategy, req.new_id, session, denial, now)
         price = terms.price if req.price is None else req.price
         stop = terms.stop_price if req.stop_price is None else req.stop_price
-        ref = self.references.prices.get(inst.instrument)
-        if ref is None:
-            denial = check_reference(None, lim.missing_reference, inst.instrument)
-            if denial is not None:
-                return self._deny(strategy, req.new_id, session, denial, now)
-            self._warn_no_reference(strategy, req.new_id, inst.instrument)
-        else:
-            fraction, band = lim.collar_fraction, lim.collar_band
-            denial = (
-                (None if price is None else check_price_collar(price, ref, fraction, band))
-                or (None if stop is None else check_price_collar(stop, ref, fraction, band))
-            )
-            if denial is not None:
-                return self._deny(strategy, req.new_id, session, denial, now)
-        px = price if price is not None else stop if stop is not None else ref
-        unit = rec.unit if px is None else px * rec.multiplier
-        if px is not None:
+        unit = rec.unit
+        if req.price is not None or req.stop_price is not None:
+            ref = self._prices.get(inst.instrument)
+            if ref is None:
+                denial = check_reference(None, lim.missing_reference, inst.instrument)
+                if denial is not None:
+                    return self._deny(strategy, req.new_id, session, denial, now)
+                self._warn_no_reference(strategy, req.new_id, inst.instrument)
+            else:
+                fraction, band = lim.collar_fraction, lim.collar_band
+                new_price, new_stop = req.price, req.stop_price
+                denial = (
+                    (None if new_price is None
+                     else check_price_collar(new_price, ref, fraction, band))
+                    or (None if new_stop is None
+                        else check_price_collar(new_stop, ref, fraction, band))
+                )
+                if denial is not None:
+                    return self._deny(strategy, req.new_id, session, denial, now)
+            px = price if price is not None else stop
+            if px is not None:
+                unit = px * rec.multiplier
+        if unit and (req.qty is not None or unit != rec.unit):
             denial = check_order_notional(qty * unit, lim.max_order_notional)
             if denial is not None:
                 return self._deny(strategy, req.new_id, session, denial, now)
