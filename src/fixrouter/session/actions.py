@@ -112,6 +112,9 @@ class DisconnectReason(enum.StrEnum):
     """The schedule's session period ended or a new period began."""
     STORE_ERROR = "STORE_ERROR"
     """The message store failed: nothing more may be sent or acknowledged (fail closed)."""
+    CONNECTION_LOST = "CONNECTION_LOST"
+    """The connection closed without the session asking (the counterparty or the network
+    dropped it). Never returned by the core: the transport reports it, for the metrics."""
 
 
 @dataclass(frozen=True, slots=True)

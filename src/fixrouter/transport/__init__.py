@@ -6,7 +6,7 @@ policy; `TransportSettings` holds the QuickFIX-named socket settings. Only this 
 and the gateway know about asyncio.
 """
 
-from .connection import SessionTransport
+from .connection import SessionTransport, TransportStats
 from .reconnect import Attempt, Endpoint, ReconnectPolicy
 from .settings import TlsSettings, TransportSettings
 
@@ -17,4 +17,5 @@ __all__ = [
     "SessionTransport",
     "TlsSettings",
     "TransportSettings",
+    "TransportStats",
 ]

@@ -36,6 +36,11 @@ an earlier deadline re-arms it, so the order path allocates no timer handles.
 `now` is wall-clock epoch seconds (`time.time`), as the core and the store use it; the
 timer converts a deadline to the loop's monotonic clock when arming.
 
+`stats` (`TransportStats`) counts connection attempts and disconnects by reason, and
+stamps the monotonic time of the latest socket read; the metrics exporter reads them at
+scrape time. A close the session did not ask for (no `Disconnect` came first and we are
+not stopping) is counted as `CONNECTION_LOST`.
+
 Logging (logger `fixrouter.transport`) covers the line's life: connect attempts,
 connects, failures, disconnects with their reason. It never logs message contents, so
 a Logon password or key material cannot reach a log.
@@ -59,6 +64,7 @@ from fixrouter.session import (
     Action,
     Deliver,
     Disconnect,
+    DisconnectReason,
     EventKind,
     SendBytes,
     Session,
@@ -81,6 +87,24 @@ CLOSE_GRACE = 5.0
 reading must not keep the session from reconnecting)."""
 
 _LOGGED_ON_STATES = frozenset({SessionState.ACTIVE, SessionState.RESENDING})
+_ns = time.monotonic_ns
+
+
+class TransportStats:
+    """Plain counters of one session's line, read by the metrics collector at scrape time."""
+
+    __slots__ = ("connect_attempts", "connects", "disconnects", "last_read_ns")
+
+    def __init__(self) -> None:
+        self.connect_attempts = 0
+        """TCP (or TLS) connections tried, failed ones included."""
+        self.connects = 0
+        """Connections established."""
+        self.disconnects: dict[DisconnectReason, int] = dict.fromkeys(DisconnectReason, 0)
+        """Connections closed, by the session's reason (CONNECTION_LOST: not asked for)."""
+        self.last_read_ns = 0
+        """`time.monotonic_ns()` when the latest bytes were read from the socket: the start
+        of the execution-report-to-strategy latency."""
 
 
 class _LineProtocol(asyncio.Protocol):
@@ -162,6 +186,7 @@ class SessionTransport:
         self._stopping = False
         self._wake = asyncio.Event()
         self._failed: BaseException | None = None
+        self.stats = TransportStats()
 
     # ---- public --------------------------------------------------------------------------
 
@@ -263,6 +288,7 @@ class SessionTransport:
         assert loop is not None
         tls = self._settings.tls
         log.info("%s: connecting to %s%s", self.name, endpoint, " (TLS)" if tls else "")
+        self.stats.connect_attempts += 1
         line = _LineProtocol(self)
         try:
             transport, _ = await asyncio.wait_for(
@@ -288,6 +314,7 @@ class SessionTransport:
         self._line = line
         self._endpoint = endpoint
         self._logged_on_this_line = False
+        self.stats.connects += 1
         log.info("%s: connected to %s", self.name, endpoint)
         if self._stopping:
             self._close(line, "stopping")
@@ -332,6 +359,7 @@ class SessionTransport:
     def _on_data(self, line: _LineProtocol, data: bytes) -> None:
         if line is not self._line or self._close_when_drained is not None:
             return  # the session already asked to close this connection
+        self.stats.last_read_ns = _ns()
         self._carry_out(self.session.receive_data(data, self._clock()))
         self._flush()
         self._rearm()
@@ -348,6 +376,10 @@ class SessionTransport:
             log.warning("%s: connection to %s lost: %s", self.name, self._endpoint, exc)
         else:
             log.info("%s: connection to %s closed", self.name, self._endpoint)
+        if self.session.state is not SessionState.DISCONNECTED and not self._stopping:
+            # After a Disconnect action the session is already DISCONNECTED: this close
+            # came from the other end (or the network).
+            self.stats.disconnects[DisconnectReason.CONNECTION_LOST] += 1
         self._carry_out(self.session.connection_lost(self._clock()))
         self._out.clear()
         self._rearm()
@@ -404,6 +436,7 @@ class SessionTransport:
         line = self._line
         if line is None:
             return
+        self.stats.disconnects[action.reason] += 1
         reason = f"{action.reason.value}{': ' + action.detail if action.detail else ''}"
         if self._held:
             # A Logout (or an order) still waits for its sync: close once it has left.
