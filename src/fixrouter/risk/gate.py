@@ -95,6 +95,7 @@ from fixrouter.risk.exposure import (
     AccountExposure,
     BookOrder,
     Exposure,
+    InstrumentExposure,
     OrderSource,
     PendingReplace,
     Working,
@@ -111,6 +112,7 @@ _NEW = MsgKind.NEW
 _REPLACE = MsgKind.REPLACE
 _CANCEL = MsgKind.CANCEL
 _STATE_UNKNOWN: Final = check_state(False) or Denial(DenialCode.RISK_STATE_UNKNOWN, "")
+_PASSED_CAP = 100_000  # distinct static terms remembered; past it the memory restarts
 _SWEEP_EVERY = 1.0  # seconds between sweeps of the duplicate check's memory
 _NOT_STRATEGY_FAULT = frozenset({DenialCode.KILL_SWITCH, DenialCode.RISK_STATE_UNKNOWN})
 
@@ -153,6 +155,10 @@ class RiskGate:
         self._aliases: dict[tuple[str, str], Working] = {}  # pending replace new_id -> rec
         self._queued: dict[tuple[str, str], str] = {}  # queued new orders -> session
         self._throttles: dict[str, Throttle[OrderRequest]] = {}
+        # Static order terms that passed the list checks -> (limits, the account's and the
+        # symbol's exposure). Emptied by a reload (new limits) and a rebuild (new sums).
+        self._passed: dict[tuple[object, ...],
+                           tuple[Limits, AccountExposure, InstrumentExposure]] = {}
         # The duplicate check: order content -> when last accepted (swept once a second).
         self._recent: dict[tuple[object, ...], float] = {}
         self._sweep_at = 0.0
@@ -209,14 +215,13 @@ class RiskGate:
             if denial is not None:
                 return self._deny(strategy, order.id, session, denial, now)
         # The list checks depend only on these terms and the limits, so a combination
-        # that passed once passes until a reload (`LimitTable.passed`), and finding it
-        # there also finds the limits.
+        # that passed once passes until a reload; finding it also finds the limits and
+        # the account's and symbol's exposure (`_passed`).
         terms = (order.account, strategy, symbol, order.exchange, order.sec_type, order.type,
                  order.tif)
-        table = self._table
-        lim = table.passed.get(terms)
-        if lim is None:
-            lim = table.get(account, strategy, symbol)
+        found = self._passed.get(terms)
+        if found is None:
+            lim = self._table.get(account, strategy, symbol)
             denial = (
                 check_account(order.account, lim.allowed_accounts)
                 or check_destination(order.exchange, lim.allowed_destinations)
@@ -228,7 +233,11 @@ class RiskGate:
             )
             if denial is not None:
                 return self._deny(strategy, order.id, session, denial, now)
-            table.passed[terms] = lim
+            if len(self._passed) >= _PASSED_CAP:
+                self._passed.clear()
+            found = self._passed[terms] = (lim, self.exposure.account(account),
+                                           self.exposure.instrument(account, symbol))
+        lim, acct, inst = found
         qty = order.qty
         denial = check_order_qty(qty, lim.max_order_qty)
         if denial is not None:
@@ -240,9 +249,10 @@ class RiskGate:
         if derivative is None:
             instrument = symbol
             multiplier = lim.multiplier
-        else:
+        else:  # a derivative: its own instrument (the contract), not the underlying's
             instrument = instrument_key(symbol, order.sec_type, derivative)
             multiplier = derivative.multiplier or lim.multiplier
+            inst = self.exposure.instrument(account, instrument)
         ref = self._prices.get(instrument)
         price = order.price
         stop = order.stop_price
@@ -290,8 +300,6 @@ class RiskGate:
                 if denial is not None:
                     return self._deny(strategy, order.id, session, denial, now)
         exp = self.exposure
-        acct = exp.accounts.get(account) or exp.account(account)
-        inst = exp.instruments.get((account, instrument)) or exp.instrument(account, instrument)
         buy = 1 if order.side is _BUY else 0
         ccy = order.currency
         denial = (
@@ -680,6 +688,7 @@ class RiskGate:
         self._queued.clear()
         self._recent.clear()
         self.exposure = exp = Exposure()
+        self._passed.clear()
         for order in book.orders():
             rec = self._adopt(order, rebuilt=True)
             acct = rec.acct
@@ -787,6 +796,7 @@ class RiskGate:
         # Nothing below raises: the swap is all or nothing.
         self._config = new
         self._table = table
+        self._passed = {}
         for name, settings in throttles.items():
             self._throttles[name].retune(settings)
         self._denial_window.retune(ks.max_denials, ks.window_seconds)

@@ -24,8 +24,6 @@ A `Limits` is the fully resolved set for one (account, strategy, symbol). Resolu
 merge of four small layers, done once per distinct triple and memoised in `LimitTable`,
 so the hot path is one tuple and one dict look-up. The layers themselves are built when
 the config is loaded; a reload builds a new table (and a new memo) and swaps it in whole.
-The table also remembers which static order terms (account, destination, security type,
-symbol, order type, TIF) passed the list checks, so a repeat costs one set look-up.
 
 `None` in a `Limits` field means the control is off (configured as `"off"`).
 """
@@ -131,7 +129,7 @@ class LimitTable:
     `account` is the order's account or "" (the session's default account).
     """
 
-    __slots__ = ("_accounts", "_base", "_strategies", "_symbols", "memo", "passed")
+    __slots__ = ("_accounts", "_base", "_strategies", "_symbols", "memo")
 
     _MEMO_CAP = 200_000  # distinct triples; past it the memo restarts (bounded memory)
 
@@ -148,10 +146,6 @@ class LimitTable:
         self._symbols = symbols
         # Read directly by the gate's hot path; `resolve` on a miss.
         self.memo: dict[tuple[str, str, str], Limits] = {}
-        # An order's static terms that passed the list checks under these limits, with
-        # the limits (see `RiskGate.check_new`): the checks depend on nothing else, so the
-        # answer stands until the config changes, and a new table starts empty.
-        self.passed: dict[tuple[object, ...], Limits] = {}
 
     def get(self, account: str, strategy: str, symbol: str) -> Limits:
         key = (account, strategy, symbol)
@@ -171,6 +165,5 @@ class LimitTable:
         )
         if len(self.memo) >= self._MEMO_CAP:
             self.memo.clear()
-            self.passed.clear()
         self.memo[key] = limits
         return limits
