@@ -1,0 +1,293 @@
+"""The Prometheus collector: the engine's plain counters turned into metric families.
+
+Theory of operation
+-------------------
+Nothing on the order path touches prometheus-client. The components count into plain
+integers and `LatencyHistogram`s as they work (`flow`, `sessions`, `journal`, the
+gateway's `stats`, the router's `stats`, the transport's `stats`, the risk gate's
+kill switches). At scrape time prometheus-client calls `EngineCollector.collect()`,
+which asks its `sample` callable for one `EngineSample`, a frozen copy of every value,
+and yields the families below from it. This is the library's documented pattern for
+values that live elsewhere ("custom collectors").
+
+The `sample` callable is expected to take its copy on the event-loop thread (see
+`server.LoopSampler`), so the collector never reads a dict the loop is changing and all
+values of one scrape belong to the same instant.
+
+**The metric contract.** Names, types and labels are exactly those of deploy/README.md
+("Metric contract"), which the alert rules and the dashboard are written against;
+`CONTRACT` lists them and tests check both sides. Label values come from bounded sets:
+session names (configured), `SessionState`, `DisconnectReason`, denial codes (the risk
+gate's `DenialCode` plus the router's own `ENGINE_UNAVAILABLE`), `ExecKind`, kill-switch
+scopes, `sent`/`received`, and for positions the configured symbols only.
+
+**Every labelled series exists from the first scrape**, at 0: each session gets every
+state, every disconnect reason, every exec type and both resend directions, and every
+denial code is present. Prometheus's `increase()` cannot see the first event of a series
+that appears with value 1, and the case-15 alert depends on exactly that first event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+from fixrouter.events import ErrorCode
+from fixrouter.risk import DenialCode, KillScope
+from fixrouter.session import DisconnectReason, SessionState
+
+from .flow import EXEC_KINDS, SessionFlowSample
+from .histogram import HistogramSample
+from .sessions import SessionCountsSample
+
+DENIAL_CODES: tuple[str, ...] = (*(c.value for c in DenialCode), ErrorCode.ENGINE_UNAVAILABLE.value)
+"""Every code a `denied` event can carry: the gate's, and the router's own refusal of an
+order on a session that is not logged on (or before recovery)."""
+DISCONNECT_REASONS: tuple[str, ...] = tuple(r.value for r in DisconnectReason)
+SESSION_STATES: tuple[str, ...] = tuple(s.value for s in SessionState)
+KILL_SCOPES: tuple[str, ...] = tuple(s.value for s in KillScope)
+RESEND_DIRECTIONS = ("sent", "received")
+
+CONTRACT: Mapping[str, tuple[str, tuple[str, ...]]] = {
+    # name (without _total for counters): (type, labels)
+    "fixrouter_session_up": ("gauge", ("session",)),
+    "fixrouter_session_state": ("gauge", ("session", "state")),
+    "fixrouter_session_in_trading_hours": ("gauge", ("session",)),
+    "fixrouter_seqnum_next_outbound": ("gauge", ("session",)),
+    "fixrouter_seqnum_next_inbound": ("gauge", ("session",)),
+    "fixrouter_logons_total": ("counter", ("session",)),
+    "fixrouter_disconnects_total": ("counter", ("session", "reason")),
+    "fixrouter_reconnects_total": ("counter", ("session",)),
+    "fixrouter_heartbeat_rtt_seconds": ("histogram", ("session",)),
+    "fixrouter_resend_requests_total": ("counter", ("session", "direction")),
+    "fixrouter_gap_fills_total": ("counter", ("session",)),
+    "fixrouter_orders_received_total": ("counter", ()),
+    "fixrouter_orders_accepted_total": ("counter", ("session",)),
+    "fixrouter_orders_denied_total": ("counter", ("code",)),
+    "fixrouter_orders_rejected_total": ("counter", ("session",)),
+    "fixrouter_execution_reports_total": ("counter", ("session", "exec_type")),
+    "fixrouter_fills_total": ("counter", ("session",)),
+    "fixrouter_filled_quantity_total": ("counter", ("session",)),
+    "fixrouter_open_orders": ("gauge", ("session",)),
+    "fixrouter_position": ("gauge", ("account", "symbol")),
+    "fixrouter_throttle_queue_depth": ("gauge", ("session",)),
+    "fixrouter_kill_switch_engaged": ("gauge", ("scope",)),
+    "fixrouter_strategies_connected": ("gauge", ()),
+    "fixrouter_slow_client_disconnects_total": ("counter", ()),
+    "fixrouter_journal_write_errors_total": ("counter", ("session",)),
+    "fixrouter_tick_to_wire_seconds": ("histogram", ()),
+    "fixrouter_order_ack_seconds": ("histogram", ("session",)),
+    "fixrouter_exec_report_to_strategy_seconds": ("histogram", ()),
+    "fixrouter_journal_append_seconds": ("histogram", ("session",)),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSample:
+    """One FIX session at scrape time."""
+
+    name: str
+    state: SessionState
+    in_trading_hours: bool
+    next_outbound: int
+    next_inbound: int
+    reconnects: int = 0
+    disconnects: Mapping[str, int] = field(default_factory=dict)
+    throttle_queue_depth: int = 0
+    open_orders: int = 0
+    journal_write_errors: int = 0
+    journal_append: HistogramSample = field(default_factory=HistogramSample.empty)
+    events: SessionCountsSample = field(default_factory=SessionCountsSample.empty)
+    flow: SessionFlowSample = field(default_factory=SessionFlowSample.empty)
+
+    @property
+    def up(self) -> bool:
+        return self.state in (SessionState.ACTIVE, SessionState.RESENDING)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSample:
+    """Everything one scrape exports, copied at one instant."""
+
+    sessions: Sequence[SessionSample]
+    orders_received: int = 0
+    denied: Mapping[str, int] = field(default_factory=dict)
+    tick_to_wire: HistogramSample = field(default_factory=HistogramSample.empty)
+    exec_to_strategy: HistogramSample = field(default_factory=HistogramSample.empty)
+    positions: Sequence[tuple[str, str, float]] = ()
+    """(account, symbol, quantity) for the configured symbols."""
+    kill_switches: Mapping[str, int] = field(default_factory=dict)
+    """Scope -> switches engaged in it (0/1 for the engine)."""
+    strategies_connected: int = 0
+    slow_client_disconnects: int = 0
+
+
+class EngineCollector(Collector):
+    """Yields the contract's families from `sample()`. See the module docstring."""
+
+    def __init__(self, sample: Callable[[], EngineSample]) -> None:
+        self._sample = sample
+
+    def describe(self) -> list[Metric]:
+        # Registration must not take a sample (the engine may not be running yet).
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        s = self._sample()
+        sessions = s.sessions
+        yield from _session_families(sessions)
+        yield from _flow_families(s)
+        yield from _latency_families(s)
+
+
+def _gauge(name: str, doc: str, labels: Sequence[str] = ()) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, doc, labels=labels)
+
+
+def _counter(name: str, doc: str, labels: Sequence[str] = ()) -> CounterMetricFamily:
+    # CounterMetricFamily adds `_total` to the exposed sample name itself.
+    return CounterMetricFamily(name.removesuffix("_total"), doc, labels=labels)
+
+
+def _session_families(sessions: Sequence[SessionSample]) -> Iterator[Metric]:
+    up = _gauge("fixrouter_session_up", "1 while the FIX session is logged on", ["session"])
+    state = _gauge("fixrouter_session_state",
+                   "1 for the session's current state, 0 for the others", ["session", "state"])
+    hours = _gauge("fixrouter_session_in_trading_hours",
+                   "1 while the session's schedule says it should be logged on", ["session"])
+    out_seq = _gauge("fixrouter_seqnum_next_outbound",
+                     "MsgSeqNum of the next message we send", ["session"])
+    in_seq = _gauge("fixrouter_seqnum_next_inbound",
+                    "MsgSeqNum we expect next from the counterparty", ["session"])
+    logons = _counter("fixrouter_logons_total", "Logons accepted by the counterparty",
+                      ["session"])
+    disconnects = _counter("fixrouter_disconnects_total", "Connections closed, by reason",
+                           ["session", "reason"])
+    reconnects = _counter("fixrouter_reconnects_total",
+                          "Connection attempts after the first one of the process", ["session"])
+    resends = _counter("fixrouter_resend_requests_total",
+                       "ResendRequests sent (a gap on our side) and received (on theirs)",
+                       ["session", "direction"])
+    gap_fills = _counter("fixrouter_gap_fills_total",
+                         "Gaps we asked to be resent that have been filled", ["session"])
+    journal_errors = _counter("fixrouter_journal_write_errors_total",
+                              "Journal appends and syncs that failed", ["session"])
+    throttle = _gauge("fixrouter_throttle_queue_depth",
+                      "Requests held by the session's throttle", ["session"])
+    open_orders = _gauge("fixrouter_open_orders", "Working orders on the session", ["session"])
+    for sess in sessions:
+        name = sess.name
+        up.add_metric([name], 1.0 if sess.up else 0.0)
+        current = sess.state.value
+        for value in SESSION_STATES:
+            state.add_metric([name, value], 1.0 if value == current else 0.0)
+        hours.add_metric([name], 1.0 if sess.in_trading_hours else 0.0)
+        out_seq.add_metric([name], float(sess.next_outbound))
+        in_seq.add_metric([name], float(sess.next_inbound))
+        logons.add_metric([name], float(sess.events.logons))
+        for reason in _with_extra(DISCONNECT_REASONS, sess.disconnects):
+            disconnects.add_metric([name, reason], float(sess.disconnects.get(reason, 0)))
+        reconnects.add_metric([name], float(sess.reconnects))
+        resends.add_metric([name, "sent"], float(sess.events.resend_sent))
+        resends.add_metric([name, "received"], float(sess.events.resend_received))
+        gap_fills.add_metric([name], float(sess.events.gap_fills))
+        journal_errors.add_metric([name], float(sess.journal_write_errors))
+        throttle.add_metric([name], float(sess.throttle_queue_depth))
+        open_orders.add_metric([name], float(sess.open_orders))
+    yield from (up, state, hours, out_seq, in_seq, logons, disconnects, reconnects, resends,
+                gap_fills, journal_errors, throttle, open_orders)
+
+
+def _flow_families(s: EngineSample) -> Iterator[Metric]:
+    yield CounterMetricFamily("fixrouter_orders_received",
+                              "New-order requests from strategies", value=s.orders_received)
+    accepted = _counter("fixrouter_orders_accepted_total",
+                        "New orders that passed risk and were handed to the session",
+                        ["session"])
+    rejected = _counter("fixrouter_orders_rejected_total",
+                        "Execution reports with ExecType Rejected (8) from the broker",
+                        ["session"])
+    reports = _counter("fixrouter_execution_reports_total",
+                       "Execution reports applied to the order book, by exec type",
+                       ["session", "exec_type"])
+    fills = _counter("fixrouter_fills_total", "Partial and full fills", ["session"])
+    filled = _counter("fixrouter_filled_quantity_total", "Quantity filled (shares, contracts)",
+                      ["session"])
+    for sess in s.sessions:
+        name = sess.name
+        flow = sess.flow
+        accepted.add_metric([name], float(flow.accepted))
+        rejected.add_metric([name], float(flow.rejected))
+        for kind in EXEC_KINDS:
+            reports.add_metric([name, kind.value], float(flow.reports.get(kind, 0)))
+        fills.add_metric([name], float(flow.fills))
+        filled.add_metric([name], flow.filled_qty)
+    yield from (accepted, rejected, reports, fills, filled)
+    denied = _counter("fixrouter_orders_denied_total",
+                      "Orders and replaces refused before sending, by denial code", ["code"])
+    for code in _with_extra(DENIAL_CODES, s.denied):
+        denied.add_metric([code], float(s.denied.get(code, 0)))
+    yield denied
+    position = _gauge("fixrouter_position",
+                      "Net position (configured symbols only)", ["account", "symbol"])
+    for account, symbol, qty in s.positions:
+        position.add_metric([account, symbol], qty)
+    yield position
+    kill = _gauge("fixrouter_kill_switch_engaged",
+                  "Kill switches engaged: 0/1 for the engine, a count for account and strategy",
+                  ["scope"])
+    for scope in KILL_SCOPES:
+        kill.add_metric([scope], float(s.kill_switches.get(scope, 0)))
+    yield kill
+    yield GaugeMetricFamily("fixrouter_strategies_connected",
+                            "Strategies with at least one live gateway connection",
+                            value=s.strategies_connected)
+    yield CounterMetricFamily("fixrouter_slow_client_disconnects",
+                              "Strategy connections dropped for not reading their events",
+                              value=s.slow_client_disconnects)
+
+
+def _latency_families(s: EngineSample) -> Iterator[Metric]:
+    yield _histogram("fixrouter_tick_to_wire_seconds",
+                     "Upstream request line read to NewOrderSingle handed to the socket",
+                     [((), s.tick_to_wire)])
+    yield _histogram("fixrouter_exec_report_to_strategy_seconds",
+                     "ExecutionReport bytes read to its event written to the strategy",
+                     [((), s.exec_to_strategy)])
+    yield _histogram("fixrouter_order_ack_seconds",
+                     "NewOrderSingle sent to ExecutionReport New received",
+                     [((sess.name,), sess.flow.order_ack) for sess in s.sessions], ["session"])
+    yield _histogram("fixrouter_journal_append_seconds", "One journal append (write(2))",
+                     [((sess.name,), sess.journal_append) for sess in s.sessions], ["session"])
+    yield _histogram("fixrouter_heartbeat_rtt_seconds", "TestRequest to its Heartbeat",
+                     [((sess.name,), sess.events.heartbeat_rtt) for sess in s.sessions],
+                     ["session"])
+
+
+def _histogram(
+    name: str,
+    doc: str,
+    series: Sequence[tuple[tuple[str, ...], HistogramSample]],
+    labels: Sequence[str] = (),
+) -> HistogramMetricFamily:
+    family = HistogramMetricFamily(name, doc, labels=labels)
+    for values, sample in series:
+        family.add_metric(list(values), sample.cumulative(), sample.sum_seconds)
+    return family
+
+
+def _with_extra(known: tuple[str, ...], seen: Mapping[str, int]) -> Iterator[str]:
+    """The bounded label set, then any value a counter holds outside it (in practice
+    none; exporting it beats hiding a count)."""
+    yield from known
+    for value in seen:
+        if value not in known:
+            yield value

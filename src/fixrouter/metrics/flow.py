@@ -1,0 +1,177 @@
+"""Order-flow counters and latencies, recorded on the order path as plain Python values.
+
+Theory of operation
+-------------------
+The router calls into one `OrderFlow` at a handful of points of the order path; every
+call is a few integer additions and at most one `LatencyHistogram.observe_ns` (a `bisect`
+and a list add, see `histogram`). Nothing here imports prometheus-client or takes a lock:
+the collector copies these values on the event-loop thread at scrape time (`snapshot`).
+
+What is recorded, and where (the router's wiring):
+
+* `new_order()` for every new-order request the router is handed (before any check), so
+  `received = accepted + denied + refused + held` holds at any instant.
+* `sent_new(flow, cl_ord_id, received_ns)` right after the session took a
+  NewOrderSingle (journaled and handed to the socket): the order is counted as accepted
+  on its session, the tick-to-wire latency is observed from the gateway's `received_ns`
+  stamp, and the send time is kept under its ClOrdID for the acknowledgement latency.
+* `reports(flow, cl_ord_id, exec_type, routed, read_ns)` for every ExecutionReport after
+  the router delivered its events: each `Execution` event is counted by its `ExecKind`,
+  fills and filled quantity are added up, the first report of a ClOrdID ends its wait
+  for an acknowledgement (observed only when it is ExecType New), and the
+  report-to-strategy latency is observed from the transport's read stamp.
+
+Tick-to-wire ends when `send_app` returns: in `os` durability the first order of a loop
+turn is in the kernel by then, later ones in the same turn wait for the end of the turn
+(a few µs more, not counted); in `fsync` durability the bytes wait for the group commit,
+which `fixrouter_journal_append_seconds` does not show either (it times the append).
+Orders released later by the throttle have no tick: their wait is the throttle's, not
+the engine's, and would swamp the histogram's meaning; they are not observed.
+
+ClOrdIDs awaiting an acknowledgement are forgotten when their first report arrives. An
+order that never gets one (the line dropped) would stay, so the map is cleared when it
+reaches `MAX_AWAITING_ACK`: an acknowledgement latency is lost then, never memory.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from fixrouter.events import Event, ExecKind, Execution
+
+from .histogram import HistogramSample, LatencyHistogram
+
+EXEC_KINDS: tuple[ExecKind, ...] = tuple(ExecKind)
+_KIND_INDEX: dict[ExecKind, int] = {kind: i for i, kind in enumerate(EXEC_KINDS)}
+_FILL = ExecKind.FILL
+_PARTIAL = ExecKind.PARTIAL
+_REJECTED_INDEX = _KIND_INDEX[ExecKind.REJECTED]
+_ER_NEW = b"0"
+_ZERO = Decimal(0)
+MAX_AWAITING_ACK = 100_000
+
+_ns = time.monotonic_ns
+
+
+class SessionFlow:
+    """The per-session part of `OrderFlow`; the router keeps one bound per session."""
+
+    __slots__ = ("accepted", "awaiting_ack", "filled_qty", "fills", "name", "order_ack",
+                 "reports")  # fmt: skip
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.accepted = 0
+        self.reports = [0] * len(EXEC_KINDS)
+        """Execution events by `EXEC_KINDS` index."""
+        self.fills = 0
+        self.filled_qty = _ZERO
+        self.order_ack = LatencyHistogram()
+        self.awaiting_ack: dict[str, int] = {}
+        """ClOrdID -> monotonic ns the NewOrderSingle was handed to the session."""
+
+    def snapshot(self) -> SessionFlowSample:
+        return SessionFlowSample(
+            accepted=self.accepted,
+            reports=dict(zip(EXEC_KINDS, self.reports, strict=True)),
+            rejected=self.reports[_REJECTED_INDEX],
+            fills=self.fills,
+            filled_qty=float(self.filled_qty),
+            order_ack=self.order_ack.snapshot(),
+        )
+
+
+class OrderFlow:
+    """Every order-path counter of one engine. See the module docstring."""
+
+    __slots__ = ("exec_to_strategy", "received", "sessions", "tick_to_wire")
+
+    def __init__(self, sessions: Iterable[str] = ()) -> None:
+        self.received = 0
+        self.tick_to_wire = LatencyHistogram()
+        self.exec_to_strategy = LatencyHistogram()
+        self.sessions: dict[str, SessionFlow] = {name: SessionFlow(name) for name in sessions}
+
+    def session(self, name: str) -> SessionFlow:
+        """The session's counters (created on first use: sessions are operator-bounded)."""
+        flow = self.sessions.get(name)
+        if flow is None:
+            flow = self.sessions[name] = SessionFlow(name)
+        return flow
+
+    # -- the order path --------------------------------------------------------------------
+
+    def new_order(self) -> None:
+        self.received += 1
+
+    def sent_new(self, flow: SessionFlow, cl_ord_id: str, received_ns: int) -> None:
+        now = _ns()
+        flow.accepted += 1
+        if received_ns:
+            self.tick_to_wire.observe_ns(now - received_ns)
+        awaiting = flow.awaiting_ack
+        if len(awaiting) >= MAX_AWAITING_ACK:
+            awaiting.clear()
+        awaiting[cl_ord_id] = now
+
+    def reports(
+        self,
+        flow: SessionFlow,
+        cl_ord_id: bytes | None,
+        exec_type: bytes | None,
+        routed: Sequence[tuple[str, Event]],
+        read_ns: int,
+    ) -> None:
+        """After an ExecutionReport's events were delivered (`read_ns`: 0 if unknown)."""
+        now = _ns()
+        if cl_ord_id is not None and flow.awaiting_ack:
+            sent = flow.awaiting_ack.pop(cl_ord_id.decode("ascii", "replace"), 0)
+            if sent and exec_type == _ER_NEW:
+                flow.order_ack.observe_ns(now - sent)
+        delivered = False
+        for strategy, event in routed:
+            if type(event) is Execution:
+                kind = event.exec_type
+                flow.reports[_KIND_INDEX[kind]] += 1
+                if kind is _FILL or kind is _PARTIAL:
+                    flow.fills += 1
+                    flow.filled_qty += event.last_qty
+                # Orphans' events (strategy "") are dropped, not written upstream.
+                delivered = delivered or bool(strategy)
+        if delivered and read_ns:
+            self.exec_to_strategy.observe_ns(now - read_ns)
+
+    # -- the exporter's side ---------------------------------------------------------------
+
+    def snapshot(self) -> OrderFlowSample:
+        return OrderFlowSample(
+            received=self.received,
+            tick_to_wire=self.tick_to_wire.snapshot(),
+            exec_to_strategy=self.exec_to_strategy.snapshot(),
+            sessions={name: flow.snapshot() for name, flow in self.sessions.items()},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SessionFlowSample:
+    accepted: int
+    reports: Mapping[ExecKind, int]
+    rejected: int
+    fills: int
+    filled_qty: float
+    order_ack: HistogramSample
+
+    @classmethod
+    def empty(cls) -> SessionFlowSample:
+        return cls(0, dict.fromkeys(EXEC_KINDS, 0), 0, 0, 0.0, HistogramSample.empty())
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFlowSample:
+    received: int
+    tick_to_wire: HistogramSample
+    exec_to_strategy: HistogramSample
+    sessions: Mapping[str, SessionFlowSample]
