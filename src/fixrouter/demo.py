@@ -1,26 +1,49 @@
-"""`fixrouter demo`: the simulator and a scripted client, end to end, on free ports.
+"""`fixrouter demo`: a strategy trading through the engine against the simulator, end to end.
 
-Until the engine's order path lands (issue 4: gateway, order book, IB dialect), the demo
-drives the QuickFIX simulator with a scripted FIX client built on fixrouter's own codec.
-It shows what the simulator does with a full fill, partial fills, a cancel, a replace, an
-IB-style reject and a cancel of an unknown order, prints one line per case, and exits 0
-only when every outcome is the expected one. The simulator runs as a child process and is
-always stopped; the working directory is temporary and removed.
+Theory of operation
+-------------------
+Three processes on free loopback ports, in a temporary directory:
+
+* the QuickFIX simulator playing IB (`fixrouter sim`, the `SCENARIO` below: AAPL fills at
+  once, MSFT in three parts, IBM rests until cancelled, ZZZZ is rejected);
+* the engine, as an operator runs it: `fixrouter run --config router.toml`, with a
+  `[risk]` table whose `max_order_qty` the demo's large order breaks;
+* the sample strategy: this process, using the asyncio client (`fixrouter.client`).
+
+The strategy runs each `Case` in turn: it sends a few orders (a few dozen in all), waits
+for the events that settle them, and describes what it observed. A case is as expected
+when its observation equals the expected text exactly. The summary table lists case,
+expected, observed and ok; the exit status is 0 only if every case was as expected.
+
+Whatever happens (a failure, Ctrl-C), the engine is stopped with SIGTERM (SIGKILL if it
+does not exit in time), the simulator likewise, and the directory is removed (`--keep`
+keeps it, for the logs).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import shutil
-import socket
+import signal
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from fixrouter.codec import Encoder, FixMessage, FrameDecoder, Garbled, render_fields
-from fixrouter.sim.process import SimulatorProcess
+from fixrouter.client import (
+    Accepted,
+    Client,
+    ClientEvent,
+    Denied,
+    Execution,
+    OrderStatus,
+    RequestError,
+)
+from fixrouter.sim.process import SimulatorProcess, free_port
 
 SCENARIO = """\
 description = "fixrouter demo"
@@ -36,196 +59,291 @@ reference_price = "190"
 behaviour = "partial"
 partials = 3
 interval_ms = 20
-reference_price = "400"
+reference_price = "410"
 
 [symbols.IBM]
 behaviour = "rest"
-reference_price = "250"
+reference_price = "150"
+
+[symbols.ZZZZ]
+behaviour = "reject"
+reject_text = "No security definition has been found for the request"
 """
 
-REPLY_TIMEOUT = 5.0
+ROUTER = """\
+[session]
+SenderCompID = "FIXROUTER"
+TargetCompID = "IB"
+SocketConnectHost = "127.0.0.1"
+SocketConnectPort = {sim_port}
+FileStorePath = "{store}"
+ReconnectInterval = 0.2
+
+[gateway]
+listen = ["tcp://127.0.0.1:{gateway_port}"]
+
+# The risk gate with its defaults, but for what a demo without market data needs: no
+# reference prices are known at start (a real desk sets them), and the strategy's burst
+# is faster than the default throttle (20 orders a second) and holds more open AAPL buys
+# at once than the default 10 per symbol and side.
+[risk.global]
+max_order_qty = 1000
+missing_reference = "warn"
+max_open_orders_symbol_side = 50
+
+[risk.throttle]
+rate = 500
+burst = 100
+"""
+
+START_TIMEOUT = 30.0
+EVENT_TIMEOUT = 10.0
+DONE = frozenset({OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED,
+                  OrderStatus.EXPIRED})
+
+
+class Refused(Exception):
+    """An order the demo expected to trade was refused."""
+
+
+class Strategy:
+    """The sample strategy: a connection and the events of each order id so far."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.events: dict[str | None, list[ClientEvent]] = {}
+
+    async def until(self, order_id: str, settled: Callable[[list[ClientEvent]], bool]) -> (
+            list[ClientEvent]):
+        """Read events until those of `order_id` satisfy `settled`; return them.
+
+        Raises TimeoutError if they do not within EVENT_TIMEOUT.
+        """
+        deadline = time.monotonic() + EVENT_TIMEOUT
+        while not settled(self.events.get(order_id, [])):
+            left = deadline - time.monotonic()
+            event = await self.client.next_event(left) if left > 0 else None
+            if event is None:
+                raise TimeoutError(f"no settling event for {order_id}")
+            self.events.setdefault(getattr(event, "id", None), []).append(event)
+        return self.events[order_id]
+
+    async def done(self, order_id: str) -> Execution:
+        """The event that left `order_id` done (filled, canceled, rejected, expired).
+
+        Raises Refused if the order was refused instead (denied, or a bad request).
+        """
+        events = await self.until(order_id, lambda es: any(
+            (isinstance(e, Execution) and e.status in DONE)
+            or isinstance(e, Denied | RequestError) for e in es))
+        final = next(e for e in events if isinstance(e, Execution | Denied | RequestError)
+                     and not (isinstance(e, Execution) and e.status not in DONE))
+        if not isinstance(final, Execution):
+            raise Refused(f"{order_id} {final}")
+        return final
+
+    async def first(self, order_id: str, kind: type[object]) -> object:
+        events = await self.until(order_id, lambda es: any(isinstance(e, kind) for e in es))
+        return next(e for e in events if isinstance(e, kind))
 
 
 @dataclass(frozen=True, slots=True)
 class Case:
     name: str
     expected: str
-    run: Callable[[DemoClient], str]
+    run: Callable[[Strategy], Awaitable[str]]
 
 
-class DemoClient:
-    """A minimal blocking FIX initiator: enough for a scripted, seconds-long demo.
-
-    It is not the engine's session layer (no resend, no persistence): it exists only so
-    the demo can show the simulator before the engine's order path is wired.
-    """
-
-    def __init__(self, port: int) -> None:
-        self._sock = socket.create_connection(("127.0.0.1", port), timeout=REPLY_TIMEOUT)
-        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._encoder = Encoder("FIXROUTER", "IB")
-        self._decoder = FrameDecoder()
-        self._seq = 1
-        self._inbox: list[FixMessage] = []
-        self._order = 0
-
-    def send(self, msg_type: bytes, fields: list[tuple[int, str | int]]) -> None:
-        frame = self._encoder.encode(
-            msg_type, self._seq, self._encoder.timestamp(time.time()), render_fields(fields)
-        )
-        self._seq += 1
-        self._sock.sendall(frame)
-
-    def wait_for(self, accept: Callable[[FixMessage], bool]) -> FixMessage:
-        deadline = time.monotonic() + REPLY_TIMEOUT
-        while True:
-            for i, message in enumerate(self._inbox):
-                if accept(message):
-                    return self._inbox.pop(i)
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError("no expected reply from the simulator")
-            self._sock.settimeout(left)
-            data = self._sock.recv(65536)
-            if not data:
-                raise ConnectionError("simulator closed the connection")
-            for result in self._decoder.feed(data):
-                if isinstance(result, Garbled):
-                    raise ConnectionError(f"garbled message from simulator: {result.detail}")
-                if result.msg_type == b"1":  # TestRequest: stay alive
-                    self.send(b"0", [(112, result.get_str(112) or "")])
-                elif result.msg_type != b"0":
-                    self._inbox.append(result)
-
-    def logon(self) -> None:
-        self.send(b"A", [(98, 0), (108, 30), (141, "Y")])
-        self.wait_for(lambda m: m.msg_type == b"A")
-
-    def logout(self) -> None:
-        self.send(b"5", [])
-        try:
-            self.wait_for(lambda m: m.msg_type == b"5")
-        finally:
-            self._sock.close()
-
-    def new_id(self) -> str:
-        self._order += 1
-        return f"DEMO{int(time.time())}-{self._order}"
-
-    def new_order(self, symbol: str, side: str, qty: int, price: str) -> str:
-        cl_ord_id = self.new_id()
-        self.send(b"D", [
-            (11, cl_ord_id), (1, "U1234567"), (21, "2"), (55, symbol), (54, side),
-            (38, qty), (40, "2"), (44, price), (59, "0"), (60, self.now_text()), (100, "SMART"),
-            (15, "USD"), (167, "STK"),
-        ])
-        return cl_ord_id
-
-    def report(self, cl_ord_id: str, status: bytes) -> FixMessage:
-        key = cl_ord_id.encode()
-        return self.wait_for(
-            lambda m: m.msg_type == b"8" and m.get(11) == key and m.get(39) == status
-        )
-
-    def now_text(self) -> str:
-        return self._encoder.timestamp(time.time()).decode()
+async def _full_fill(s: Strategy) -> str:
+    await s.client.new("full-1", "AAPL", "buy", 100, "limit", price="190")
+    final = await s.done("full-1")
+    return f"{final.status} {final.cum_qty} @ {final.avg_px}"
 
 
-def _full_fill(client: DemoClient) -> str:
-    order = client.new_order("AAPL", "1", 100, "190")
-    client.report(order, b"0")
-    fill = client.report(order, b"2")
-    return f"filled {fill.get_str(14)} @ {fill.get_str(31)}"
+async def _partial_fills(s: Strategy) -> str:
+    await s.client.new("part-1", "MSFT", "buy", 150, "limit", price="410")
+    await s.done("part-1")
+    fills = [e for e in s.events["part-1"]
+             if isinstance(e, Execution) and e.exec_type in ("partial", "fill")]
+    sizes = "+".join(str(e.last_qty) for e in fills)
+    return f"{len(fills)} fills {sizes} = {fills[-1].cum_qty}"
 
 
-def _partial_fills(client: DemoClient) -> str:
-    order = client.new_order("MSFT", "1", 300, "400")
-    client.report(order, b"0")
-    partials = [client.report(order, b"1") for _ in range(2)]
-    final = client.report(order, b"2")
-    sizes = [m.get_str(32) for m in [*partials, final]]
-    return f"{len(sizes)} fills {'+'.join(s or '?' for s in sizes)} = {final.get_str(14)}"
+async def _cancel(s: Strategy) -> str:
+    await s.client.new("cxl-1", "IBM", "buy", 50, "limit", price="150")
+    await s.until("cxl-1", lambda es: any(isinstance(e, Execution) for e in es))
+    await s.client.cancel("cxl-1")
+    final = await s.done("cxl-1")
+    return f"{final.status}, leaves {final.leaves_qty}"
 
 
-def _cancel(client: DemoClient) -> str:
-    order = client.new_order("IBM", "1", 50, "250")
-    client.report(order, b"0")
-    cancel_id = client.new_id()
-    client.send(b"F", [(41, order), (11, cancel_id), (55, "IBM"), (54, "1"), (38, 50),
-                       (60, client.now_text())])
-    canceled = client.report(cancel_id, b"4")
-    return f"canceled, leaves {canceled.get_str(151)}"
+async def _replace(s: Strategy) -> str:
+    await s.client.new("rpl-1", "IBM", "sell", 20, "limit", price="151")
+    await s.until("rpl-1", lambda es: any(isinstance(e, Execution) for e in es))
+    await s.client.replace("rpl-1", "rpl-2", qty=40, price="150.5")
+    await s.until("rpl-2", lambda es: any(
+        isinstance(e, Execution) and e.exec_type == "replaced" for e in es))
+    state = await s.client.status("rpl-2")
+    await s.client.cancel("rpl-2")  # tidy up: leave nothing working
+    await s.done("rpl-2")
+    return f"replaced: {state.qty} @ {state.price}, {state.status}"
 
 
-def _replace(client: DemoClient) -> str:
-    order = client.new_order("IBM", "2", 20, "251")
-    client.report(order, b"0")
-    replace_id = client.new_id()
-    client.send(b"G", [
-        (41, order), (11, replace_id), (21, "2"), (55, "IBM"), (54, "2"), (38, 40),
-        (40, "2"), (44, "252"), (60, client.now_text()), (100, "SMART"),
-    ])
-    replaced = client.wait_for(
-        lambda m: m.msg_type == b"8" and m.get(11) == replace_id.encode() and m.get(150) == b"5"
-    )
-    return f"replaced: qty {replaced.get_str(38)} @ {replaced.get_str(44)}"
+async def _ib_reject(s: Strategy) -> str:
+    await s.client.new("rej-1", "ZZZZ", "buy", 10, "limit", price="100")
+    final = await s.done("rej-1")
+    return f"{final.status}: {final.reason}"
 
 
-def _ib_reject(client: DemoClient) -> str:
-    order = client.new_order("AAPL", "1", 100, "250")  # 31% through the reference
-    rejected = client.report(order, b"8")
-    return f"rejected: {rejected.get_str(58)}"
+async def _risk_denial(s: Strategy) -> str:
+    await s.client.new("big-1", "AAPL", "buy", 5000, "limit", price="190")
+    denied = await s.first("big-1", Denied)
+    assert isinstance(denied, Denied)
+    return f"denied {denied.code} (limit {denied.limit}, value {denied.value})"
 
 
-def _cancel_unknown(client: DemoClient) -> str:
-    cancel_id = client.new_id()
-    client.send(b"F", [(41, "NO-SUCH-ORDER"), (11, cancel_id), (55, "IBM"), (54, "1"),
-                       (38, 1), (60, client.now_text())])
-    reject = client.wait_for(lambda m: m.msg_type == b"9" and m.get(11) == cancel_id.encode())
-    return f"cancel rejected: {reject.get_str(58)}"
+async def _bad_request(s: Strategy) -> str:
+    await s.client.new("bad-1", "AAPL", "buy", 10, "limit")  # a limit order without price
+    error = await s.first("bad-1", RequestError)
+    assert isinstance(error, RequestError)
+    return f"error {error.code}"
+
+
+async def _cancel_unknown(s: Strategy) -> str:
+    await s.client.cancel("nobody")
+    error = await s.first("nobody", RequestError)
+    assert isinstance(error, RequestError)
+    return f"error {error.code}"
+
+
+async def _burst(s: Strategy) -> str:
+    ids = [f"burst-{i}" for i in range(24)]
+    for i, order_id in enumerate(ids):  # sizes differ: identical orders are duplicates
+        await s.client.new(order_id, "AAPL", "buy", 10 + i, "limit", price="190")
+    finals = [await s.done(order_id) for order_id in ids]
+    accepted = sum(any(isinstance(e, Accepted) for e in s.events[i]) for i in ids)
+    filled = sum(f.status is OrderStatus.FILLED for f in finals)
+    return f"{accepted} accepted, {filled} filled"
+
+
+async def _orders_after(s: Strategy) -> str:
+    working = await s.client.orders()
+    return f"{len(working)} working"
 
 
 CASES = [
-    Case("full fill", "filled", _full_fill),
-    Case("partial fills", "3 fills", _partial_fills),
-    Case("cancel", "canceled", _cancel),
-    Case("replace", "replaced", _replace),
-    Case("IB reject", "rejected", _ib_reject),
-    Case("cancel unknown order", "cancel rejected", _cancel_unknown),
+    Case("full fill", "filled 100 @ 190", _full_fill),
+    Case("partial fills", "3 fills 50+50+50 = 150", _partial_fills),
+    Case("cancel", "canceled, leaves 0", _cancel),
+    Case("replace", "replaced: 40 @ 150.5, new", _replace),
+    Case("IB reject", "rejected: No security definition has been found for the request",
+         _ib_reject),
+    Case("risk denial", "denied MAX_ORDER_QTY (limit 1000, value 5000)", _risk_denial),
+    Case("bad request", "error MISSING_FIELD", _bad_request),
+    Case("cancel unknown order", "error UNKNOWN_ORDER", _cancel_unknown),
+    Case("burst of 24 orders", "24 accepted, 24 filled", _burst),
+    Case("nothing left working", "0 working", _orders_after),
 ]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keep", action="store_true",
-                        help="keep the working directory (simulator logs) and print its path")
+                        help="keep the working directory (engine and simulator logs)")
+
+
+class _Engine:
+    """`fixrouter run` as a child process; stopped for sure by `stop()`."""
+
+    def __init__(self, config: Path, log: Path) -> None:
+        self.log = log
+        with log.open("wb") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "fixrouter.cli", "run", "--config", str(config)],
+                stdout=subprocess.DEVNULL, stderr=err, cwd=config.parent,
+            )
+
+    def wait_logged_on(self) -> None:
+        """Raises RuntimeError if the engine exits or does not log on in time."""
+        deadline = time.monotonic() + START_TIMEOUT
+        while b"LOGGED_ON" not in self.log.read_bytes():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the engine exited with {self.proc.returncode}:\n"
+                                   f"{self.log.read_text(errors='replace')[-2000:]}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("the engine did not log on to the simulator in time")
+            time.sleep(0.05)
+
+    def stop(self) -> int | None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+async def _trade(url: str) -> list[tuple[Case, str, bool]]:
+    results: list[tuple[Case, str, bool]] = []
+    async with await Client.connect(url, "demo") as client:
+        strategy = Strategy(client)
+        for case in CASES:
+            try:
+                observed = await case.run(strategy)
+            except Exception as error:  # the case's outcome; the next case still runs
+                observed = f"{type(error).__name__}: {error}"
+            results.append((case, observed, observed == case.expected))
+    return results
+
+
+def _table(results: list[tuple[Case, str, bool]]) -> str:
+    rows = [("case", "expected", "observed", "ok")]
+    rows += [(c.name, c.expected, observed, "ok" if ok else "FAIL")
+             for c, observed, ok in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = []
+    for n, row in enumerate(rows):
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False))
+                     + "  " + row[3])
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths) + "  ----")
+    return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="fixrouter-demo-"))
-    print("fixrouter demo: QuickFIX simulator playing IB, driven by a scripted FIX client")
-    print("(the engine's order path arrives with issue 4; then the demo runs through it)\n")
-    failures = 0
+    print("fixrouter demo: a sample strategy trading through the engine, with the QuickFIX")
+    print(f"simulator playing IB (working directory {workdir})\n")
+    engine: _Engine | None = None
+    results: list[tuple[Case, str, bool]] = []
     try:
         scenario = workdir / "scenario.toml"
         scenario.write_text(SCENARIO)
         with SimulatorProcess(workdir / "sim", scenario=scenario) as sim:
-            print(f"simulator listening on 127.0.0.1:{sim.port}\n")
-            client = DemoClient(sim.port)
-            client.logon()
-            print(f"{'case':24} {'result':6}  detail")
-            for case in CASES:
-                try:
-                    detail = case.run(client)
-                    ok = detail.startswith(case.expected)
-                except (TimeoutError, ConnectionError) as error:
-                    detail, ok = f"{type(error).__name__}: {error}", False
-                failures += not ok
-                print(f"{case.name:24} {'ok' if ok else 'FAIL':6}  {detail}")
-            client.logout()
+            print(f"simulator listening on 127.0.0.1:{sim.port}")
+            gateway_port = free_port()
+            config = workdir / "router.toml"
+            config.write_text(ROUTER.format(sim_port=sim.port, store=workdir / "store",
+                                            gateway_port=gateway_port))
+            engine = _Engine(config, workdir / "engine.log")
+            engine.wait_logged_on()
+            url = f"tcp://127.0.0.1:{gateway_port}"
+            print(f"engine (pid {engine.proc.pid}) logged on; strategies connect to {url}\n")
+            results = asyncio.run(_trade(url))
+            status = engine.stop()
+            print(f"engine stopped (exit {status}), simulator stopping\n")
+    except (RuntimeError, OSError) as error:
+        print(f"demo could not run: {error}", file=sys.stderr)
     finally:
+        if engine is not None:
+            engine.stop()
         if args.keep:
-            print(f"\nworking directory kept: {workdir}")
+            print(f"working directory kept: {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    print(f"\n{len(CASES) - failures} of {len(CASES)} cases as expected")
-    return 0 if failures == 0 else 1
+    if results:
+        print(_table(results))
+    good = sum(ok for _, _, ok in results)
+    print(f"\n{good} of {len(CASES)} cases as expected")
+    return 0 if results and good == len(CASES) else 1
