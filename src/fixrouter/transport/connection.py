@@ -41,6 +41,10 @@ stamps the monotonic time of the latest socket read; the metrics exporter reads 
 scrape time. A close the session did not ask for (no `Disconnect` came first and we are
 not stopping) is counted as `CONNECTION_LOST`.
 
+`wire_tap`, when set (the FIX message log), is called with `(True, message)` for every
+message written to the socket and `(False, data)` for every chunk read from it; it must
+be cheap and must not raise (the FIX log only queues the bytes for its own thread).
+
 Logging (logger `fixrouter.transport`) covers the line's life: connect attempts,
 connects, failures, disconnects with their reason. It never logs message contents, so
 a Logon password or key material cannot reach a log.
@@ -187,6 +191,7 @@ class SessionTransport:
         self._wake = asyncio.Event()
         self._failed: BaseException | None = None
         self.stats = TransportStats()
+        self.wire_tap: Callable[[bool, bytes], None] | None = None
 
     # ---- public --------------------------------------------------------------------------
 
@@ -360,6 +365,8 @@ class SessionTransport:
         if line is not self._line or self._close_when_drained is not None:
             return  # the session already asked to close this connection
         self.stats.last_read_ns = _ns()
+        if self.wire_tap is not None:
+            self.wire_tap(False, data)
         self._carry_out(self.session.receive_data(data, self._clock()))
         self._flush()
         self._rearm()
@@ -465,6 +472,10 @@ class SessionTransport:
         line = self._line
         if line is not None and line.transport is not None and not line.transport.is_closing():
             line.transport.write(out[0] if len(out) == 1 else b"".join(out))
+            tap = self.wire_tap
+            if tap is not None:
+                for data in out:
+                    tap(True, data)
         out.clear()
 
     def _scheduled_flush(self) -> None:
