@@ -5,8 +5,15 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry
 
 from fixrouter.events import ExecKind
-from fixrouter.metrics import CONTRACT, EngineCollector, EngineSample, LatencyHistogram
-from fixrouter.metrics.collector import DENIAL_CODES, DISCONNECT_REASONS, SessionSample
+from fixrouter.metrics import LatencyHistogram
+from fixrouter.metrics.collector import (
+    CONTRACT,
+    DENIAL_CODES,
+    DISCONNECT_REASONS,
+    EngineCollector,
+    EngineSample,
+    SessionSample,
+)
 from fixrouter.metrics.flow import SessionFlowSample
 from fixrouter.metrics.sessions import SessionCountsSample
 from fixrouter.risk import DenialCode

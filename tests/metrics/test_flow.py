@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from fixrouter.codec import FixMessage, decode_frame, encode_fields
 from fixrouter.events import Accepted, Event, ExecKind, Execution, OrderStatus
 from fixrouter.metrics import OrderFlow, SessionEventCounter
 from fixrouter.metrics.flow import MAX_AWAITING_ACK
@@ -16,31 +17,44 @@ def execution(kind: ExecKind, last_qty: int = 0) -> Execution:
                      "E1", "O1")
 
 
+class Line:
+    last_read_ns = 1
+
+
+def report(cl_ord_id: str, exec_type: str) -> FixMessage:
+    return decode_frame(encode_fields([(35, "8"), (49, "IB"), (56, "US"), (34, 5),
+                                       (52, "20240101-00:00:00"), (11, cl_ord_id),
+                                       (150, exec_type)]))
+
+
 def test_order_path_counts_and_latencies() -> None:
     flow = OrderFlow(["s1"])
     s1 = flow.session("s1")
+    s1.line = Line()
     for _ in range(3):
         flow.new_order()
     flow.sent_new(s1, "C1", received_ns=0)  # released by the throttle: no tick
     flow.sent_new(s1, "C2", received_ns=1)  # a stamp from long ago: counted
     routed: list[tuple[str, Event]] = [("strat", execution(ExecKind.NEW))]
-    flow.reports(s1, b"C2", b"0", routed, read_ns=1)
-    flow.reports(s1, b"C1", b"8", [("strat", execution(ExecKind.REJECTED))], read_ns=0)
-    flow.reports(s1, b"C2", b"2", [("strat", execution(ExecKind.FILL, 100))], read_ns=1)
-    flow.reports(s1, b"X", b"1", [("", execution(ExecKind.PARTIAL, 5))], read_ns=1)
-    flow.reports(s1, b"C2", b"0", [("strat", Accepted("o", "C"))], read_ns=1)
+    flow.reports(s1, report("C2", "0"), routed)
+    flow.reports(s1, report("C1", "8"), [("strat", execution(ExecKind.REJECTED))])
+    flow.reports(s1, report("C2", "2"), [("strat", execution(ExecKind.FILL, 100))])
+    flow.reports(s1, report("X", "1"), [("", execution(ExecKind.PARTIAL, 5))])
+    flow.reports(s1, report("C2", "0"), [("strat", Accepted("o", "C"))])
+    s1.line = None
+    flow.reports(s1, report("C3", "0"), [("strat", execution(ExecKind.NEW))])
     sample = flow.snapshot()
     assert sample.received == 3
     assert sample.tick_to_wire.count == 1
     s = sample.sessions["s1"]
     assert s.accepted == 2
     assert s.order_ack.count == 1  # C2's New; C1's first report was a reject
-    assert s.reports[ExecKind.NEW] == 1 and s.reports[ExecKind.REJECTED] == 1
+    assert s.reports[ExecKind.NEW] == 2 and s.reports[ExecKind.REJECTED] == 1
     assert s.rejected == 1
     assert (s.fills, s.filled_qty) == (2, 105.0)  # the orphan's partial fill counts too
-    # Delivered to a strategy with a read stamp: the NEW and the FILL (not the orphan's,
-    # not the reject without a stamp, not a report without an execution).
-    assert sample.exec_to_strategy.count == 2
+    # Delivered to a strategy with a read stamp: the first NEW, the REJECTED and the FILL
+    # (not the orphan's, not a report without an execution, not one without a stamp).
+    assert sample.exec_to_strategy.count == 3
     assert not s1.awaiting_ack
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from fixrouter.metrics import EngineProbe, JournalMeter, OrderFlow, SessionEventCounter
+from fixrouter.metrics import JournalMeter, OrderFlow, SessionEventCounter
+from fixrouter.metrics.probe import EngineProbe
 from fixrouter.risk import KillScope
 from fixrouter.risk.killswitch import KillSwitch
 from fixrouter.session import DisconnectReason, EventKind, SessionEvent, SessionState

@@ -9,16 +9,9 @@ import urllib.request
 
 import pytest
 
-from fixrouter.metrics import (
-    EngineCollector,
-    EngineSample,
-    LoopSampler,
-    MetricsError,
-    MetricsServer,
-    MetricsSettings,
-    build_registry,
-)
-from fixrouter.metrics.collector import SessionSample
+from fixrouter.metrics import MetricsSettings
+from fixrouter.metrics.collector import EngineCollector, EngineSample, SessionSample
+from fixrouter.metrics.server import LoopSampler, MetricsError, MetricsServer, build_registry
 from fixrouter.session import SessionState
 
 from .kit import scrape_url, value

@@ -6,7 +6,7 @@ families when Prometheus scrapes (the library's own pattern for hot paths; the c
 figures are in the design notes, "Operations", and tests/bench/bench_metrics.py):
 
 * `histogram`: `LatencyHistogram`, a `bisect` into fixed bounds and a list add;
-* `flow`: `OrderFlow`, the order path's counters and latencies, fed by the router;
+* `flow`: `OrderFlow`, the order path's counters and latencies, owned by the router;
 * `sessions`: `SessionEventCounter`, logons, resends, gap fills and heartbeat round trips
   from the engine's session events;
 * `journal`: `MeteredJournalStore`, the journal with its appends timed and failures counted;
@@ -15,34 +15,26 @@ figures are in the design notes, "Operations", and tests/bench/bench_metrics.py)
   (deploy/README.md), every labelled series present from the start;
 * `server`: the HTTP endpoint, and `LoopSampler`, which takes the sample on the loop;
 * `settings`: the `[metrics]` table.
+
+This package's namespace holds only the parts that never import prometheus-client, so
+the order path (the router imports `OrderFlow`) does not load it; import `collector`,
+`probe` and `server` by their module names.
 """
 
-from .collector import CONTRACT, EngineCollector, EngineSample, SessionSample
 from .flow import OrderFlow, SessionFlow
 from .histogram import LATENCY_BOUNDS_SECONDS, HistogramSample, LatencyHistogram
 from .journal import JournalMeter, MeteredJournalStore
-from .probe import EngineProbe
-from .server import LoopSampler, MetricsError, MetricsServer, build_registry
 from .sessions import SessionEventCounter
 from .settings import MetricsSettings
 
 __all__ = [
-    "CONTRACT",
     "LATENCY_BOUNDS_SECONDS",
-    "EngineCollector",
-    "EngineProbe",
-    "EngineSample",
     "HistogramSample",
     "JournalMeter",
     "LatencyHistogram",
-    "LoopSampler",
     "MeteredJournalStore",
-    "MetricsError",
-    "MetricsServer",
     "MetricsSettings",
     "OrderFlow",
     "SessionEventCounter",
     "SessionFlow",
-    "SessionSample",
-    "build_registry",
 ]

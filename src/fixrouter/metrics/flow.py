@@ -15,11 +15,12 @@ What is recorded, and where (the router's wiring):
   NewOrderSingle (journaled and handed to the socket): the order is counted as accepted
   on its session, the tick-to-wire latency is observed from the gateway's `received_ns`
   stamp, and the send time is kept under its ClOrdID for the acknowledgement latency.
-* `reports(flow, cl_ord_id, exec_type, routed, read_ns)` for every ExecutionReport after
-  the router delivered its events: each `Execution` event is counted by its `ExecKind`,
-  fills and filled quantity are added up, the first report of a ClOrdID ends its wait
-  for an acknowledgement (observed only when it is ExecType New), and the
-  report-to-strategy latency is observed from the transport's read stamp.
+* `reports(flow, message, routed)` for every ExecutionReport after the router delivered
+  its events: each `Execution` event is counted by its `ExecKind`, fills and filled
+  quantity are added up, the first report of a ClOrdID ends its wait for an
+  acknowledgement (observed only when it is ExecType New), and the report-to-strategy
+  latency is observed from the read stamp of the session's transport (`SessionFlow.line`,
+  bound at start-up; without one it is not observed).
 
 Tick-to-wire ends when `send_app` returns: in `os` durability the first order of a loop
 turn is in the kernel by then, later ones in the same turn wait for the end of the turn
@@ -39,7 +40,9 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
+from fixrouter.codec import FixMessage
 from fixrouter.events import Event, ExecKind, Execution
 
 from .histogram import HistogramSample, LatencyHistogram
@@ -56,11 +59,18 @@ MAX_AWAITING_ACK = 100_000
 _ns = time.monotonic_ns
 
 
+class ReadStamp(Protocol):
+    """Where the time of the latest socket read is kept (`transport.TransportStats`)."""
+
+    @property
+    def last_read_ns(self) -> int: ...
+
+
 class SessionFlow:
     """The per-session part of `OrderFlow`; the router keeps one bound per session."""
 
-    __slots__ = ("accepted", "awaiting_ack", "filled_qty", "fills", "name", "order_ack",
-                 "reports")  # fmt: skip
+    __slots__ = ("accepted", "awaiting_ack", "filled_qty", "fills", "line", "name",
+                 "order_ack", "reports")  # fmt: skip
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -72,6 +82,8 @@ class SessionFlow:
         self.order_ack = LatencyHistogram()
         self.awaiting_ack: dict[str, int] = {}
         """ClOrdID -> monotonic ns the NewOrderSingle was handed to the session."""
+        self.line: ReadStamp | None = None
+        """The session's transport stats, for the read stamp of an inbound report."""
 
     def snapshot(self) -> SessionFlowSample:
         return SessionFlowSample(
@@ -118,19 +130,16 @@ class OrderFlow:
         awaiting[cl_ord_id] = now
 
     def reports(
-        self,
-        flow: SessionFlow,
-        cl_ord_id: bytes | None,
-        exec_type: bytes | None,
-        routed: Sequence[tuple[str, Event]],
-        read_ns: int,
+        self, flow: SessionFlow, message: FixMessage, routed: Sequence[tuple[str, Event]]
     ) -> None:
-        """After an ExecutionReport's events were delivered (`read_ns`: 0 if unknown)."""
+        """After the events of ExecutionReport `message` were delivered."""
         now = _ns()
-        if cl_ord_id is not None and flow.awaiting_ack:
-            sent = flow.awaiting_ack.pop(cl_ord_id.decode("ascii", "replace"), 0)
-            if sent and exec_type == _ER_NEW:
-                flow.order_ack.observe_ns(now - sent)
+        if flow.awaiting_ack:
+            cl_ord_id = message.get(11)
+            if cl_ord_id is not None:
+                sent = flow.awaiting_ack.pop(cl_ord_id.decode("ascii", "replace"), 0)
+                if sent and message.get(150) == _ER_NEW:
+                    flow.order_ack.observe_ns(now - sent)
         delivered = False
         for strategy, event in routed:
             if type(event) is Execution:
@@ -141,8 +150,9 @@ class OrderFlow:
                     flow.filled_qty += event.last_qty
                 # Orphans' events (strategy "") are dropped, not written upstream.
                 delivered = delivered or bool(strategy)
-        if delivered and read_ns:
-            self.exec_to_strategy.observe_ns(now - read_ns)
+        line = flow.line
+        if delivered and line is not None:
+            self.exec_to_strategy.observe_ns(now - line.last_read_ns)
 
     # -- the exporter's side ---------------------------------------------------------------
 
