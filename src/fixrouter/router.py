@@ -77,6 +77,7 @@ from fixrouter.events import (
     RequestError,
     SessionChanged,
 )
+from fixrouter.metrics.flow import OrderFlow, SessionFlow
 from fixrouter.oms import ORPHAN, CancelIntent, IntentSink, Order, OrderBook, ReplaceIntent
 from fixrouter.requests import (
     CancelOrder,
@@ -194,12 +195,13 @@ class RouterStats:
 class _Link:
     """One session, with the bound methods the hot path calls."""
 
-    __slots__ = ("name", "port", "send_app")
+    __slots__ = ("flow", "name", "port", "send_app")
 
-    def __init__(self, port: SessionPort) -> None:
+    def __init__(self, port: SessionPort, flow: SessionFlow) -> None:
         self.port = port
         self.name = port.name
         self.send_app = port.send_app
+        self.flow = flow
 
 
 class Router:
@@ -221,6 +223,8 @@ class Router:
         self.dialect = dialect
         self.routes = routes
         self.stats = RouterStats()
+        self.flow = OrderFlow()
+        """The order path's metrics (counts and latencies), read at scrape time."""
         nowhere = _Nowhere(self.stats)
         self.outlet: Outlet = nowhere
         self.timers: Timers = nowhere
@@ -238,7 +242,7 @@ class Router:
         """Register a FIX session and its intent log. Raises OmsError (duplicate name or
         prefix), ClOrdIdError (bad prefix), KeyError if `routes` has no prefix for it."""
         self.book.add_session(port.name, self.routes.prefixes[port.name], intents)
-        self._links[port.name] = _Link(port)
+        self._links[port.name] = _Link(port, self.flow.session(port.name))
 
     @property
     def ready(self) -> bool:
@@ -302,6 +306,7 @@ class Router:
         return link
 
     def _new(self, req: NewOrder) -> None:
+        self.flow.new_order()
         if not self._open:
             return self._deny(req.strategy, Denied(req.id, _UNAVAILABLE, _RECOVERING))
         link = self._by_strategy.get(req.strategy) or self._link_for(req.strategy)
@@ -323,7 +328,9 @@ class Router:
         refusing what the protocol calls DUPLICATE_ID; the strategy gets that code."""
         return type(self.book.status(strategy, order_id)) is not RequestError
 
-    def _send_new(self, req: NewOrder, link: _Link) -> None:
+    def _send_new(self, req: NewOrder, link: _Link, tick: bool = True) -> None:
+        """`tick`: False for an order the throttle held, whose tick-to-wire would measure
+        the throttle's wait rather than the engine."""
         now = self._clock()
         order = self.book.prepare_new(req, now, link.name)
         if type(order) is not Order:
@@ -339,6 +346,7 @@ class Router:
         except FixRouterError as exc:
             return self._send_failed(order, req.id, exc, now)
         self.stats.accepted += 1
+        self.flow.sent_new(link.flow, order.cl_ord_id, req.received_ns if tick else 0)
         accepted = self.book.sent(order)
         if accepted is not None:
             self.outlet.deliver(req.strategy, accepted)
@@ -510,12 +518,20 @@ class Router:
         for item in self.gate.drain(session, self._monotonic()):
             kind = type(item)
             if kind is NewOrder:
-                self._send_new(item, link)  # type: ignore[arg-type]
+                self._send_new(item, link, tick=False)  # type: ignore[arg-type]
             elif kind is CancelOrder:
                 self._send_cancel(item, link)  # type: ignore[arg-type]
             else:
                 self._send_replace(item, link)  # type: ignore[arg-type]
         self._arm(session)
+
+    def act_on_engagements(self) -> None:
+        """Act on kill-switch engagements the gate queued outside an order's path (an
+        operator's `fixrouter kill-switch on`): deny the held requests they dropped and
+        cancel the working orders they name."""
+        engagements = self.gate.take_engagements()
+        if engagements:
+            self._act_on(engagements)
 
     def _act_on(self, engagements: Sequence[Engaged]) -> None:
         for engaged in engagements:
@@ -548,6 +564,10 @@ class Router:
             return
         if routed:
             self._route(routed)
+            if msg_type == b"8":
+                link = self._links.get(session)
+                if link is not None:
+                    self.flow.reports(link.flow, message, routed)
 
     def _route(self, routed: list[tuple[str, Event]]) -> None:
         book = self.book
