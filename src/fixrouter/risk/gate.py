@@ -536,6 +536,11 @@ class RiskGate:
         throttle = self._throttles.get(session)
         return None if throttle is None else throttle.next_release(now)
 
+    def queue_depth(self, session: str) -> int:
+        """Requests the session's throttle holds now (for the metrics exporter)."""
+        throttle = self._throttles.get(session)
+        return 0 if throttle is None else throttle.queued
+
     # -- outcomes ----------------------------------------------------------------------------
 
     def on_send_failed(self, strategy: str, request_id: str) -> None:
