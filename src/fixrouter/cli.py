@@ -27,7 +27,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "sim": ("fixrouter.sim.cli", "run the QuickFIX acceptor simulator that plays IB"),
     "sim-admin": ("fixrouter.sim.admin_cli", "send an admin command to a running simulator"),
     "decode": ("fixrouter.decode", "pretty-print FIX messages from a log file or stdin"),
-    "demo": ("fixrouter.demo", "run the simulator and a scripted client end to end"),
+    "demo": ("fixrouter.demo", "a sample strategy trading through the engine and simulator"),
     "run": ("fixrouter.run", "run the engine: every configured FIX session, until SIGTERM"),
 }
 
