@@ -18,6 +18,7 @@ from fixrouter.events import (
     SessionChanged,
 )
 from fixrouter.oms import MemoryIntentLog, OrderBook
+from fixrouter.oms.intents import encode_new
 from fixrouter.requests import (
     CancelOrder,
     NewOrder,
@@ -298,3 +299,30 @@ def test_an_automatic_kill_switch_cancels_the_strategys_working_orders() -> None
     stack.new("after", price=Decimal("189"))
     denied = stack.outlet.of("alpha")[-1]
     assert isinstance(denied, Denied) and denied.code == "KILL_SWITCH"
+
+
+def test_a_gtc_order_from_an_earlier_period_is_relearned_for_its_strategy(
+    broker: Broker,
+) -> None:
+    """The journal was reset (a new session period): only the intent log remembers the
+    order. IB's answer to the status request sent at logon files it under its owner."""
+    stack = Stack(PassThroughGate(), recover=False)
+    earlier = NewOrder("alpha", "gtc-1", "IBM", Side.BUY, Decimal(10), OrderType.LIMIT,
+                       price=Decimal("150"))
+    stack.intents["s1"].lines.append(encode_new(stack.clock.now - 86_400, "231113A-1", earlier))
+    stack.router.recover()
+    assert stack.router.orders(OrdersQuery("alpha")) == []  # not in this period's journal
+    stack.router.on_event("s1", SessionEvent(EventKind.LOGGED_ON, "logged on"))
+    stack.timers.run_soon()
+    assert stack.port.sent[-1].get(11) == b"*"
+    stack.router.on_deliver("s1", broker.unsolicited("8", [
+        (37, "OID9"), (11, "231113A-1"), (17, "S1"), (20, "3"), (150, "0"), (39, "0"),
+        (55, "IBM"), (54, "1"), (38, "10"), (44, "150"), (40, "2"), (32, "0"), (31, "0"),
+        (14, "0"), (151, "10"), (6, "0"),
+    ]))
+    (event,) = stack.outlet.of("alpha")
+    assert isinstance(event, Execution) and event.id == "gtc-1"
+    assert event.exec_type is ExecKind.STATUS
+    assert [o.id for o in stack.router.orders(OrdersQuery("alpha"))] == ["gtc-1"]
+    stack.router.handle(CancelOrder("alpha", "gtc-1"))  # and it can be cancelled
+    assert stack.port.sent[-1].msg_type == b"F" and stack.port.sent[-1].get(41) == b"231113A-1"
