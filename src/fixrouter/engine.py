@@ -45,6 +45,9 @@ from fixrouter.transport import SessionTransport
 log = logging.getLogger("fixrouter.engine")
 
 Clock = Callable[[], float]
+StoreFactory = Callable[[SessionSettings, float], JournalStore]
+"""Opens one session's journal: (settings, now) -> store. The metrics layer passes one
+that times appends (`fixrouter.metrics.MeteredJournalStore`)."""
 DeliverCallback = Callable[[str, FixMessage], None]
 EventCallback = Callable[[str, SessionEvent], None]
 
@@ -97,6 +100,12 @@ class _CommitGroup:
         return ticket
 
 
+def _open_journal(settings: SessionSettings, now: float) -> JournalStore:
+    return JournalStore(
+        settings.store.stem(settings.session), now=now, durability=settings.store.durability
+    )
+
+
 class Engine:
     """All sessions of one router process. See the module docstring.
 
@@ -114,8 +123,10 @@ class Engine:
         on_event: EventCallback | None = None,
         validator: CompiledValidator | None = None,
         clock: Clock = time.time,
+        store_factory: StoreFactory | None = None,
     ) -> None:
         self.config = config
+        self._store_factory = store_factory or _open_journal
         self._on_deliver = on_deliver
         self._on_event = on_event
         self._event_hooks: list[EventCallback] = []
@@ -133,11 +144,7 @@ class Engine:
 
     def _open(self, settings: SessionSettings) -> EngineSession:
         settings.store.directory.mkdir(parents=True, exist_ok=True)
-        store = JournalStore(
-            settings.store.stem(settings.session),
-            now=self._clock(),
-            durability=settings.store.durability,
-        )
+        store = self._store_factory(settings, self._clock())
         commit = _CommitGroup(store) if settings.store.durability is Durability.FSYNC else None
         try:
             session = Session(settings.session, store, validator=self._validator)

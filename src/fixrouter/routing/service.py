@@ -15,8 +15,11 @@ if a step fails:
 3. the engine: every session's journal (locked, recovered after a crash);
 4. per session, the order book's intent log beside the journal (`<stem>.orders.log`),
    joined to the session's group commit when it syncs;
-5. `router.recover()`: the book from every journal and intent log, then the gate;
-6. the gateway, not yet listening.
+5. the kill-switch file (`killswitch.log` in the first session's FileStorePath): the
+   switches it has in force are engaged in the gate, which records every later
+   engagement and release in it (`fixrouter.risk.persist`);
+6. `router.recover()`: the book from every journal and intent log, then the gate;
+7. the gateway, not yet listening.
 
 `await start()` binds the gateway's addresses (the gateway starts accepting only once
 the book is recovered, and the router would refuse orders until then anyway);
@@ -36,10 +39,11 @@ from collections.abc import Callable, Mapping
 from fixrouter.config import RouterConfig, SectionParser, load_config
 from fixrouter.dialect import Dialect, DialectSettings
 from fixrouter.dictionary import CompiledValidator, load_dictionary
-from fixrouter.engine import Engine
+from fixrouter.engine import Engine, StoreFactory
 from fixrouter.gateway import Gateway, GatewayConfig, ListenAddress
 from fixrouter.oms import IntentLog, OrderBook, intent_log_path
 from fixrouter.risk import RiskConfig, RiskGate
+from fixrouter.risk.persist import KillSwitchLog, path_for
 from fixrouter.router import EnginePort, Router
 from fixrouter.routing.config import Routes, RoutingConfig
 from fixrouter.routing.risk import RiskGateAdapter
@@ -89,10 +93,19 @@ class RouterService:
 
     Raises (from the constructor) ConfigError (bad routing, dialect or dictionary),
     StoreError / IntentLogError (a journal or intent log is locked by another process,
-    damaged or unwritable), CorruptJournalError; nothing stays open then.
+    damaged or unwritable), CorruptJournalError, KillSwitchLogError; nothing stays open
+    then.
     """
 
-    def __init__(self, config: RouterConfig, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        config: RouterConfig,
+        *,
+        clock: Callable[[], float] = time.time,
+        store_factory: StoreFactory | None = None,
+    ) -> None:
+        """`store_factory` opens each session's journal (default: a plain JournalStore;
+        `fixrouter run` passes the metrics layer's timed one)."""
         sections = config.sections
         gateway_config = sections.get("gateway") or GatewayConfig()
         dialect_settings = sections.get("dialect") or DialectSettings()
@@ -101,20 +114,23 @@ class RouterService:
         assert isinstance(dialect_settings, DialectSettings)
         assert isinstance(risk_config, RiskConfig)
         validator = CompiledValidator(load_dictionary())
+        risk = RiskGate(risk_config)
         self.router = Router(
             OrderBook(),
-            RiskGateAdapter(RiskGate(risk_config)),
+            RiskGateAdapter(risk),
             Dialect(dialect_settings, validator),
             routes(config),
             clock=clock,
         )
         self._intent_logs: list[IntentLog] = []
+        self._kill_log: KillSwitchLog | None = None
         self.engine = Engine(
             config,
             on_deliver=self.router.on_deliver,
             on_event=self.router.on_event,
             validator=validator,
             clock=clock,
+            store_factory=store_factory,
         )
         try:
             for session in self.engine.sessions.values():
@@ -123,6 +139,10 @@ class RouterService:
                 self._intent_logs.append(intents)
                 self.engine.add_sync_companion(session.name, intents.sync)
                 self.router.add_session(EnginePort(session), intents)
+            # Before recover() opens the gate: a kill switch engaged before a restart
+            # (even kill -9) blocks from the first order after it.
+            self._kill_log = KillSwitchLog(path_for(config))
+            self._kill_log.attach(risk)
             self.router.recover()
         except BaseException:
             self.close()
@@ -156,3 +176,5 @@ class RouterService:
         self.engine.close()
         for intents in self._intent_logs:
             intents.close()
+        if self._kill_log is not None:
+            self._kill_log.close()
