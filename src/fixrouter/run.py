@@ -1,14 +1,18 @@
 """`fixrouter run --config FILE`: run the engine in the foreground.
 
-Start-up loads the TOML config with its `[gateway]`, `[dialect]`, `[risk]` and `[routing]`
-tables (exit 2 on a config error, naming the key), opens every session's journal and
-intent log and recovers the order book from them (exit 1 if one is locked by another
-process or damaged), listens for strategies (`[gateway] listen`, by default
-tcp://127.0.0.1:7001; exit 1 if it cannot), and runs the engine on uvloop (see
-`fixrouter.routing.service`). SIGTERM or SIGINT stops taking orders, logs every session
-out, waits for the Logout replies (at most LogoutTimeout), and exits 0; a second signal
-stops at once (exit 1; the journals are safe, they survive even `kill -9`). Logs go to
-stderr.
+Start-up loads the TOML config with its `[gateway]`, `[dialect]`, `[risk]`, `[routing]`,
+`[metrics]`, `[logging]` and `[admin]` tables (exit 2 on a config error, naming the key),
+starts the event log and the FIX log (`[logging]`; exit 1 if a log file cannot be
+opened), opens every session's journal and intent log and recovers the order book from
+them (exit 1 if one is locked by another process or damaged), listens for strategies
+(`[gateway] listen`, by default tcp://127.0.0.1:7001), serves `/metrics` (`[metrics]
+listen`, by default 127.0.0.1:9464) and the admin socket (`[admin] socket`), exit 1 if
+any cannot be bound, and runs the engine on uvloop (see `fixrouter.routing.service` and
+`fixrouter.operations`). SIGTERM or SIGINT stops taking orders, logs every session out,
+waits for the Logout replies (at most LogoutTimeout), and exits 0; a second signal stops
+at once (exit 1; the journals are safe, they survive even `kill -9`). SIGHUP reloads the
+risk limits from the config file (`systemctl reload`; an invalid file changes nothing and
+the error is logged). Logs go to stderr unless `[logging]` says otherwise.
 
 Test feed (hidden, for the integration and crash tests)
 -------------------------------------------------------
@@ -52,7 +56,8 @@ from fixrouter.codec import decode_frame
 from fixrouter.config import RouterConfig
 from fixrouter.engine import Engine
 from fixrouter.errors import ConfigError, FixRouterError
-from fixrouter.routing.service import RouterService, load
+from fixrouter.operations import Operations, load
+from fixrouter.routing.service import RouterService
 from fixrouter.session import EventKind, NotLoggedOn, SessionEvent
 
 log = logging.getLogger("fixrouter.run")
@@ -67,9 +72,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, required=True, help="router TOML file")
     parser.add_argument(
         "--log-level",
-        default="INFO",
+        default=None,
         choices=("DEBUG", "INFO", "WARNING", "ERROR"),
-        help="stderr log level (default %(default)s)",
+        help="event log level (default: [logging] level, else INFO)",
     )
     # Test-only options: hidden from --help, documented in this module and in
     # fix/router-reference.md.
@@ -80,32 +85,40 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=getattr(logging, args.log_level),
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-    )
     try:
         config = load(args.config)
         feed = _load_feed(args) if args.test_feed is not None else None
     except ConfigError as e:
         print(f"fixrouter run: {e}", file=sys.stderr)
         return 2
-    return uvloop.run(_main(config, feed))
-
-
-async def _main(config: RouterConfig, feed: _FeedSpec | None) -> int:
+    ops = Operations(config, args.config)
     try:
-        service = RouterService(config)
+        ops.start_logging(level=args.log_level)
+    except OSError as e:
+        print(f"fixrouter run: cannot open a log file: {e}", file=sys.stderr)
+        return 1
+    try:
+        return uvloop.run(_main(config, feed, ops))
+    finally:
+        ops.stop_logging()
+
+
+async def _main(config: RouterConfig, feed: _FeedSpec | None, ops: Operations) -> int:
+    try:
+        service = RouterService(config, store_factory=ops.store_factory)
     except FixRouterError as e:
         print(f"fixrouter run: {e}", file=sys.stderr)
         return 1
     engine = service.engine
+    ops.attach(service)
     try:
         feeder = _TestFeed(engine, feed) if feed is not None else None
         await service.start()
+        await ops.start()
     except FixRouterError as e:
         print(f"fixrouter run: {e}", file=sys.stderr)
+        await ops.close()
+        await service.gateway.close()
         service.close()
         return 1
     try:
@@ -125,6 +138,9 @@ async def _main(config: RouterConfig, feed: _FeedSpec | None) -> int:
 
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, on_signal, signum)
+        # Without a handler SIGHUP would end the engine without a Logout (systemd's
+        # ExecReload sends it): it reloads the risk limits instead.
+        loop.add_signal_handler(signal.SIGHUP, ops.reload)
         try:
             await engine.run()
         except asyncio.CancelledError:
@@ -135,6 +151,7 @@ async def _main(config: RouterConfig, feed: _FeedSpec | None) -> int:
             await stop_task
         return 1 if engine.failures else 0
     finally:
+        await ops.close()
         await service.gateway.close()
         service.close()
 
