@@ -29,6 +29,12 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "decode": ("fixrouter.decode", "pretty-print FIX messages from a log file or stdin"),
     "demo": ("fixrouter.demo", "a sample strategy trading through the engine and simulator"),
     "run": ("fixrouter.run", "run the engine: every configured FIX session, until SIGTERM"),
+    "status": ("fixrouter.admin.status", "a running engine's sessions, orders, kill switches"),
+    "kill-switch": ("fixrouter.admin.killswitch", "engage or release a kill switch"),
+    "reload": ("fixrouter.admin.reload", "re-read the risk limits from the config file"),
+    "seq": ("fixrouter.admin.seq", "show or set a session's sequence numbers"),
+    "ref-price": ("fixrouter.admin.refprice", "set a symbol's reference price for risk"),
+    "check-config": ("fixrouter.admin.checkconfig", "validate a router config file offline"),
 }
 
 
