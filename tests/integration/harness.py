@@ -174,11 +174,14 @@ class RouterProcess:
 
 def write_config(path: Path, port: int, store: Path, *, heartbeat: int = 30,
                  durability: str = "os", extra: str = "", gateway_port: int | None = None,
-                 tables: str = "") -> Path:  # fmt: skip
+                 tables: str = "", metrics: str | None = "127.0.0.1:0") -> Path:  # fmt: skip
     """A one-session router config. `extra` goes into [session]; `tables` after it. The
     gateway listens on `gateway_port` (default: a free port, so routers in parallel test
-    runs never fight over the default 7001)."""
+    runs never fight over the default 7001), and /metrics on `metrics` (default: any free
+    port, for the same reason; None leaves [metrics] out, e.g. for `tables` to set it)."""
     gateway_port = gateway_port or free_port()
+    if metrics is not None:
+        tables = f'[metrics]\nlisten = "{metrics}"\n{tables}'
     path.write_text(
         f"""\
 [session]
