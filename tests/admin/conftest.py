@@ -1,0 +1,1 @@
+from .stack import ops_stack  # noqa: F401  (the fixture)
