@@ -51,7 +51,9 @@ and `rebuild_complete()` is called.
 **Kill switch, reload, reporting.** See `killswitch`, `config` and `denial`. Every
 denial is logged on `fixrouter.risk` and counted in `denials` by code. Automatic
 kill-switch engagements are queued in `engagements` for the router to act on (it reads
-and clears the list after each call that can cause one: a denial or `on_report`).
+and clears the list after each call that can cause one: a denial or `on_report`). Every
+engagement and release is handed to `kill_journal`, when one is set, before it is
+reported (the engine's is `persist.KillSwitchLog`, a file, so a switch survives a restart).
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Final
+from typing import Final, Protocol
 
 from fixrouter.errors import FixRouterError
 from fixrouter.events import ExecKind
@@ -143,6 +145,16 @@ class KillSwitchEngaged:
     dropped: tuple[NewOrder | ReplaceOrder, ...]
 
 
+class KillSwitchJournal(Protocol):
+    """Where the gate records kill-switch engagements and releases so they survive a
+    restart (`fixrouter.risk.persist.KillSwitchLog`). Each call is durable when it
+    returns, and raises OSError when it cannot be made so."""
+
+    def engaged(self, engagement: Engagement) -> None: ...
+
+    def released(self, scope: KillScope, name: str) -> None: ...
+
+
 class RiskGate:
     """See the module docstring. One per engine, shared by every session."""
 
@@ -173,6 +185,9 @@ class RiskGate:
         self.denials = DenialCounter()
         self.warnings = DenialCounter()  # checks that let an order through with a warning
         self.engagements: list[KillSwitchEngaged] = []
+        self.kill_journal: KillSwitchJournal | None = None
+        """Records engagements and releases before they take effect outside the gate
+        (None: in memory only, as in unit tests)."""
 
     # -- state ---------------------------------------------------------------------------
 
@@ -721,22 +736,37 @@ class RiskGate:
     # -- kill switch -----------------------------------------------------------------------
 
     def engage(self, scope: KillScope, name: str = "", *, reason: str = "admin command",
-               cancel_all: bool = False, now: float = 0.0) -> KillSwitchEngaged:
-        """Engage a kill switch by hand. `name` is the account or strategy ("" for the
-        engine). Queued requests in scope are dropped (see `KillSwitchEngaged`).
+               cancel_all: bool = False, now: float = 0.0,
+               automatic: bool = False) -> KillSwitchEngaged:
+        """Engage a kill switch by hand (or, `automatic`, for a fault the engine found on
+        its own). `name` is the account or strategy ("" for the engine). Queued requests
+        in scope are dropped (see `KillSwitchEngaged`). Recorded in `kill_journal` before
+        this returns.
 
         Raises RiskError for a missing or extra name.
         """
         if (scope is KillScope.ENGINE) != (not name):
             raise RiskError(f"a {scope.value} kill switch needs "
                             f"{'no name' if scope is KillScope.ENGINE else 'a name'}")
-        engagement = self.kill_switch.engage(scope, name, reason, now)
+        engagement = self.kill_switch.engage(scope, name, reason, now, automatic)
+        self._record_engaged(engagement)
         log.error("kill switch engaged for %s %s: %s (cancel all: %s)", scope.value, name,
                   reason, cancel_all)
         return self._engaged(engagement, cancel_all)
 
     def release(self, scope: KillScope, name: str = "") -> Engagement | None:
-        """Release a kill switch (the only way one is ever released)."""
+        """Release a kill switch (the only way one is ever released). The release is
+        recorded in `kill_journal` first; RiskError if it cannot be, and the switch stays
+        engaged (a release that is not durable would undo itself at the next start)."""
+        journal = self.kill_journal
+        if journal is not None and self._is_engaged(scope, name):
+            try:
+                journal.released(scope, name)
+            except OSError as exc:
+                log.error("kill switch for %s %s NOT released: the release cannot be "
+                          "recorded: %s", scope.value, name, exc)
+                raise RiskError(f"the release cannot be recorded ({exc}); the switch stays "
+                                "engaged") from exc
         found = self.kill_switch.release(scope, name)
         if found is not None:
             log.warning("kill switch released for %s %s (engaged since %s: %s)", scope.value,
@@ -750,10 +780,31 @@ class RiskGate:
         if strategy in self.kill_switch.strategies:
             return
         engagement = self.kill_switch.engage(KillScope.STRATEGY, strategy, reason, now, True)
+        self._record_engaged(engagement)
         cancel_all = self._config.kill_switch.cancel_all
         log.error("kill switch engaged automatically for strategy %s: %s (cancel all: %s)",
                   strategy, reason, cancel_all)
         self.engagements.append(self._engaged(engagement, cancel_all))
+
+    def _is_engaged(self, scope: KillScope, name: str) -> bool:
+        kill = self.kill_switch
+        if scope is KillScope.ENGINE:
+            return kill.engine is not None
+        return name in (kill.accounts if scope is KillScope.ACCOUNT else kill.strategies)
+
+    def _record_engaged(self, engagement: Engagement) -> None:
+        """Make the engagement durable before anyone hears of it. If it cannot be, the
+        switch stays engaged anyway: blocking is the safe side, and refusing would leave
+        a runaway strategy running."""
+        journal = self.kill_journal
+        if journal is None:
+            return
+        try:
+            journal.engaged(engagement)
+        except OSError as exc:
+            log.critical("kill switch for %s %s is engaged but could not be recorded (%s): "
+                         "it will NOT survive a restart", engagement.scope.value,
+                         engagement.name, exc)
 
     def _engaged(self, engagement: Engagement, cancel_all: bool) -> KillSwitchEngaged:
         scope, name = engagement.scope, engagement.name
