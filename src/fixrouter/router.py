@@ -12,12 +12,20 @@ them in order::
     inbound    on_deliver(8 | 9 | j) -> book -> gate.on_report -> outlet.deliver(owner)
     sessions   on_event -> outlet.broadcast_session; after logon, OrderStatusRequest `*`
 
-*Where an order goes.* Each strategy's orders go out on one FIX session (`Routes`: the
-default session unless `[routing.strategies]` says otherwise); cancels and replaces go on
-the session of the order they name.
+*Where an order goes.* A new order goes out on the first session of its route
+(`fixrouter.routing.table.RouteTable`, compiled from `[routing]` at `recover()`: by
+account, else strategy, else `default_session`); no route at all is `denied NO_ROUTE`.
+If that session is not logged on, the order is denied `ENGINE_UNAVAILABLE` naming it,
+unless `[routing] failover = true`, in which case the next logged-on session of the route
+takes it (logged and counted in `routing_stats`). Cancels and replaces go on the session
+the book recorded for the order they name, never elsewhere; while that session is down a
+cancel is refused (`cancel_rejected`) or, with `cancel_while_down = "queue"`, parked and
+sent once it has logged on again (`fixrouter.routing.parked`). Sessions share nothing on
+this path but the event loop: each has its own throttle queue and timer, and a session
+that is down refuses in one look-up, so it cannot delay another session's orders.
 
-*Refusals are events, never silence.* Before anything is counted, an order on a session
-that is not logged on is denied (`ENGINE_UNAVAILABLE`, with the session's name). A gate
+*Refusals are events, never silence.* Before anything is counted, an order whose sessions
+are not logged on is denied (`ENGINE_UNAVAILABLE`, with the session's name). A gate
 denial becomes the strategy's `denied` event (for a replace, under its `new_id`), except
 that a refused id the book already knows is the protocol's `error DUPLICATE_ID`; a book
 refusal (DUPLICATE_ID, UNKNOWN_ORDER, ORDER_NOT_WORKING, an intent log that cannot be
@@ -87,9 +95,11 @@ from fixrouter.requests import (
     ReplaceOrder,
     StatusQuery,
 )
-from fixrouter.routing.config import Routes
+from fixrouter.routing.config import CancelWhileDown, Routes
 from fixrouter.routing.gate import HELD, Engaged, OrderGate, Withdrawn
+from fixrouter.routing.parked import ParkedCancels
 from fixrouter.routing.rejects import find_sent, refusal_report
+from fixrouter.routing.table import RouteTable, RoutingStats, first_up
 from fixrouter.session import EventKind, SessionEvent
 from fixrouter.store import MessageStore
 
@@ -100,6 +110,7 @@ Clock = Callable[[], float]
 _UNAVAILABLE = ErrorCode.ENGINE_UNAVAILABLE.value
 _RECOVERING = "the engine is recovering its order book; nothing was sent"
 _DUPLICATE = "DUPLICATE_ORDER"  # the risk gate's code for a reused id (and for a resend)
+_NO_ROUTE = "NO_ROUTE"  # DenialCode.NO_ROUTE: [routing] names no session for the order
 _BROADCAST = {
     EventKind.LOGGED_ON: "logged_on",
     EventKind.LOGGED_OUT: "logged_out",
@@ -231,7 +242,10 @@ class Router:
         self._clock = clock
         self._monotonic = monotonic
         self._links: dict[str, _Link] = {}
-        self._by_strategy: dict[str, _Link] = {}
+        self._table: RouteTable[_Link] = RouteTable.unrouted()
+        self.routing_stats = RoutingStats()
+        """Failovers and queued cancels, read at scrape time."""
+        self._parked = ParkedCancels()
         self._open = False
         self._owed: dict[str, list[Event]] = {}
         self._armed: set[str] = set()
@@ -251,7 +265,9 @@ class Router:
 
     def recover(self) -> None:
         """Rebuild the book from every session's journal and intent log, then the gate
-        from the book, and start taking orders. Raises OmsError if run twice."""
+        from the book, and start taking orders. Raises OmsError if run twice, ConfigError
+        if `routes` names a session that was not added."""
+        self._table = RouteTable(self.routes, self._links)
         for name, link in self._links.items():
             for strategy, event in self.book.rebuild(name, link.port.store):
                 if strategy != ORPHAN:
@@ -298,20 +314,26 @@ class Router:
     # -- new orders ------------------------------------------------------------------------------
 
     def _link_for(self, strategy: str) -> _Link:
-        link = self._by_strategy.get(strategy)
-        if link is None:
-            routes = self.routes
-            link = self._links[routes.strategies.get(strategy, routes.default_session)]
-            self._by_strategy[strategy] = link
-        return link
+        """A session for a cancel or replace of an order the book does not know (it will
+        refuse it; the gate still sees the request on some session)."""
+        route = self._table.candidates(strategy, None)
+        return route[0] if route else next(iter(self._links.values()))
 
     def _new(self, req: NewOrder) -> None:
         self.flow.new_order()
         if not self._open:
             return self._deny(req.strategy, Denied(req.id, _UNAVAILABLE, _RECOVERING))
-        link = self._by_strategy.get(req.strategy) or self._link_for(req.strategy)
+        route = self._table.candidates(req.strategy, req.account)
+        if not route:
+            return self._deny(req.strategy, Denied(req.id, _NO_ROUTE, (
+                f"no route: [routing] has no session for account {req.account!r}, strategy "
+                f"{req.strategy!r} or by default; nothing was sent")))
+        link = route[0]
         if not link.port.logged_on:
-            return self._deny(req.strategy, _session_down(req.id, link.name))
+            failover = self._failover(req, route)
+            if failover is None:
+                return
+            link = failover
         verdict = self.gate.check_new(req, link.name, self._monotonic())
         if verdict is not None:
             if verdict is HELD:
@@ -322,6 +344,25 @@ class Router:
                     ErrorCode.DUPLICATE_ID, f"id {req.id!r} was already used today", req.id))
             return self._deny(req.strategy, verdict, engagements=True)
         self._send_new(req, link)
+
+    def _failover(self, req: NewOrder, route: tuple[_Link, ...]) -> _Link | None:
+        """The preferred session is down: the next one that is up (if failover is on),
+        or None after denying the order."""
+        table = self._table
+        chosen = first_up(route[1:], _logged_on) if table.failover else None
+        if chosen is None:
+            if not table.failover or len(route) == 1:
+                self._deny(req.strategy, _session_down(req.id, route[0].name))
+            else:
+                names = ", ".join(link.name for link in route)
+                self._deny(req.strategy, Denied(req.id, _UNAVAILABLE, (
+                    f"FIX sessions {names} are not logged on; nothing was sent")))
+            return None
+        preferred = route[0].name
+        self.routing_stats.failover(preferred, chosen.name)
+        log.warning("%s/%s: FIX session %s is down; failing over to %s (%s)", req.strategy,
+                    req.id, preferred, chosen.name, table.rule(req.strategy, req.account))
+        return chosen
 
     def _id_used(self, strategy: str, order_id: str) -> bool:
         """Whether the book knows the id. A gate refusing an id it has seen before is
@@ -357,8 +398,7 @@ class Router:
         order = self.book.order(req.strategy, req.id) if self._open else None
         link = self._links[order.session] if order is not None else self._link_for(req.strategy)
         if order is not None and order.is_working and not link.port.logged_on:
-            return self.outlet.deliver(req.strategy, CancelRejected(
-                req.id, f"FIX session {link.name} is not logged on; nothing was sent"))
+            return self._cancel_while_down(req, link)
         verdict = self.gate.check_cancel(req, link.name, self._monotonic())
         if verdict is not None:
             if verdict is HELD:
@@ -366,6 +406,24 @@ class Router:
             assert isinstance(verdict, Withdrawn)
             return self._withdrawn(verdict)
         self._send_cancel(req, link)
+
+    def _cancel_while_down(self, req: CancelOrder, link: _Link) -> None:
+        # Only the order's own session can cancel it at IB: refuse, or wait for it.
+        if self._table.cancel_while_down is CancelWhileDown.QUEUE:
+            if self._parked.park(link.name, req):
+                self.routing_stats.cancels_queued += 1
+                log.warning("%s/%s: FIX session %s is down; the cancel waits for its logon",
+                            req.strategy, req.id, link.name)
+            return None
+        return self.outlet.deliver(req.strategy, CancelRejected(
+            req.id, f"FIX session {link.name} is not logged on; nothing was sent"))
+
+    def _release_parked(self, session: str) -> None:
+        parked = self._parked.take(session)
+        if parked:
+            log.info("%s: sending %d cancels held while it was down", session, len(parked))
+            for req in parked:
+                self._cancel(req)
 
     def _send_cancel(self, req: CancelOrder, link: _Link) -> None:
         now = self._clock()
@@ -601,7 +659,9 @@ class Router:
             self.outlet.broadcast_session(SessionChanged(session, state, event.detail))
             if kind is EventKind.LOGGED_ON:
                 # Not from inside the session's own callback: let the logon finish first.
+                # Held cancels go after the status request, on the same session.
                 self.timers.call_soon(lambda: self._ask_status(session))
+                self.timers.call_soon(lambda: self._release_parked(session))
         elif kind is EventKind.REJECT_RECEIVED and event.ref_seq is not None:
             reject = event.message
             text = event.detail
@@ -656,6 +716,10 @@ class Router:
 def _session_down(order_id: str, session: str) -> Denied:
     return Denied(order_id, _UNAVAILABLE,
                   f"FIX session {session} is not logged on; nothing was sent")
+
+
+def _logged_on(link: _Link) -> bool:
+    return link.port.logged_on
 
 
 class EnginePort:

@@ -29,7 +29,7 @@ def test_routing_defaults_to_the_first_session_and_lettered_prefixes() -> None:
         "default_session": "desk2", "strategies": {"momo": "desk1"}, "prefixes": {"desk2": "A"},
     }).resolve(["desk1", "desk2"])
     assert routes.default_session == "desk2"
-    assert dict(routes.strategies) == {"momo": "desk1"}
+    assert dict(routes.strategies) == {"momo": ("desk1",)}
     assert dict(routes.prefixes) == {"desk1": "B", "desk2": "A"}  # no clash with a set one
 
 
@@ -38,7 +38,7 @@ def test_routing_defaults_to_the_first_session_and_lettered_prefixes() -> None:
     [
         ({"default": "x"}, "unknown key 'default'"),
         ({"default_session": 3}, "default_session: expected a session name"),
-        ({"strategies": {"momo": 1}}, "strategies.momo: expected a string"),
+        ({"strategies": {"momo": 1}}, "strategies.momo: expected a session name"),
         ({"strategies": "momo"}, "strategies: must be a table"),
     ],
 )

@@ -45,6 +45,10 @@ class DenialCode(enum.StrEnum):
     GROSS_DAILY_NOTIONAL = "GROSS_DAILY_NOTIONAL"
     ORDER_EFFICIENCY_RATIO = "ORDER_EFFICIENCY_RATIO"
     RATE_LIMIT = "RATE_LIMIT"
+    NO_ROUTE = "NO_ROUTE"
+    """Not a gate check: the router's, when `[routing]` names no session for the order
+    (no account or strategy rule matches and `default_session = []`). Listed here so
+    every `denied` code is one bounded enum for the metrics."""
 
 
 _CODES = tuple(DenialCode)
