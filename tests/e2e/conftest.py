@@ -134,9 +134,10 @@ class Strategy:
 
 
 class Stack:
-    """A simulator and an engine, started; `stop()` kills both."""
+    """A simulator and an engine, started; `stop()` kills both. `risk` is the config's
+    `[risk]` tables (default: `RISK`)."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, risk: str = RISK) -> None:
         self.workdir = workdir
         scenario = workdir / "scenario.toml"
         scenario.write_text(SCENARIO)
@@ -145,7 +146,7 @@ class Stack:
         self.gateway_port = free_port()
         self.url = f"tcp://127.0.0.1:{self.gateway_port}"
         self.config = write_config(workdir / "router.toml", self.sim.port, workdir / "store",
-                                   heartbeat=5, gateway_port=self.gateway_port, tables=RISK)
+                                   heartbeat=5, gateway_port=self.gateway_port, tables=risk)
         self.engines: list[RouterProcess] = []
         self.strategies: list[Strategy] = []
         self.start_engine()
@@ -220,13 +221,14 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
 
 
 @pytest.fixture
-def make_stack(request: pytest.FixtureRequest) -> Iterator[Callable[[], Stack]]:
-    """Build a private stack (for tests that kill the engine or the simulator)."""
+def make_stack(request: pytest.FixtureRequest) -> Iterator[Callable[..., Stack]]:
+    """Build a private stack (for tests that kill the engine or the simulator, or need
+    their own `[risk]`: `make_stack(risk=...)`)."""
     made: list[tuple[Path, Stack]] = []
 
-    def make() -> Stack:
+    def make(risk: str = RISK) -> Stack:
         path = _workdir()
-        made.append((path, Stack(path)))
+        made.append((path, Stack(path, risk)))
         return made[-1][1]
 
     failed_before = request.session.testsfailed
