@@ -82,6 +82,10 @@ ReconnectInterval = 0.2
 [gateway]
 listen = ["tcp://127.0.0.1:{gateway_port}"]
 
+# Any free port: the demo must not fight an engine already serving the default 9464.
+[metrics]
+listen = "127.0.0.1:0"
+
 # The risk gate with its defaults, but for what a demo without market data needs: no
 # reference prices are known at start (a real desk sets them), and the strategy's burst
 # is faster than the default throttle (20 orders a second) and holds more open AAPL buys
