@@ -7,7 +7,6 @@
       sim-events.jsonl       the machine-readable event log (see fix/README.md)
       admin.sock             the admin command channel (mode 0600)
       boot                   how many times the simulator has started here
-      clordids/<session>.jsonl  every ClOrdID each session has received
 
 Everything is appended with one os.write per record on an O_APPEND descriptor, so a record
 is whole in the page cache the moment the call returns: a `kill -9` of the simulator loses
@@ -41,15 +40,22 @@ class DataDir:
         self.events = self.root / EVENTS_NAME
         self.admin_socket = self.root / ADMIN_SOCKET_NAME
         self.settings = self.root / SETTINGS_NAME
-        self.clordids = self.root / "clordids"
-        for d in (self.store, self.log, self.clordids):
+        for d in (self.store, self.log):
             d.mkdir(exist_ok=True)
 
     def reset(self) -> None:
-        """Forget sequence numbers and known ClOrdIDs: a fresh IB, as after a weekly reset."""
-        for d in (self.store, self.clordids):
-            shutil.rmtree(d, ignore_errors=True)
-            d.mkdir()
+        """Forget sequence numbers and known ClOrdIDs: a fresh IB, as after a weekly reset.
+
+        The event log keeps its history; a `reset` record in it marks where the set of
+        known ClOrdIDs starts again.
+        """
+        shutil.rmtree(self.store, ignore_errors=True)
+        self.store.mkdir()
+        log = EventLog(self.events)
+        try:
+            log.write({"dir": "event", "action": RESET_ACTION})
+        finally:
+            log.close()
 
     def next_boot(self) -> int:
         """Bump and return the start counter that keeps OrderIDs and ExecIDs unique."""
@@ -66,27 +72,55 @@ class DataDir:
         return boot
 
     def known_clordids(self, session: str) -> KnownClOrdIds:
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in session)
-        return KnownClOrdIds(self.clordids / f"{safe}.jsonl")
+        return KnownClOrdIds.from_event_log(self.events, session)
+
+
+# Dispositions under which the Book did *not* record the ClOrdID as received.
+_NOT_RECORDED = frozenset({"duplicate_ignored", "duplicate_rejected"})
+_RECORDING_TYPES = frozenset({"D", "F", "G"})
+RESET_ACTION = "reset"
 
 
 class KnownClOrdIds:
-    """A set of ClOrdIDs backed by an append-only file of JSON strings, one per line."""
+    """Every ClOrdID a session has received, for the never-execute-twice rule.
 
-    def __init__(self, path: Path) -> None:
-        self._ids: set[str] = set()
+    The durable record is the `in` line the app writes to the event log after the Book
+    has handled a message and before any report is sent. Keeping the dedupe state in that
+    same single write matters: with a separate file there is always a moment where one
+    write has happened and the other has not, and a `kill -9` there either loses the
+    "executed" record of an order that was taken (a resend is then ignored as a
+    duplicate) or forgets an order that was logged (a resend executes it twice).
+    `add` is therefore in memory only.
+    """
+
+    def __init__(self, ids: set[str] | None = None) -> None:
+        self._ids: set[str] = ids if ids is not None else set()
+
+    @classmethod
+    def from_event_log(cls, path: Path, session: str) -> KnownClOrdIds:
+        ids: set[str] = set()
         try:
             with path.open("rb") as f:
                 for line in f:
                     try:
-                        value = orjson.loads(line)
+                        record = orjson.loads(line)
                     except orjson.JSONDecodeError:
                         continue  # the torn last line of a crashed run
-                    if isinstance(value, str):
-                        self._ids.add(value)
+                    if not isinstance(record, dict):
+                        continue
+                    if record.get("dir") == "event" and record.get("action") == RESET_ACTION:
+                        ids.clear()
+                    elif (
+                        record.get("dir") == "in"
+                        and record.get("session") == session
+                        and record.get("msg_type") in _RECORDING_TYPES
+                        and record.get("action") not in _NOT_RECORDED
+                        and isinstance(record.get("cl_ord_id"), str)
+                    ):
+                        ids.add(record["cl_ord_id"])
         except FileNotFoundError:
             pass
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        return cls(ids)
 
     def __contains__(self, cl_ord_id: object, /) -> bool:
         return cl_ord_id in self._ids
@@ -95,13 +129,10 @@ class KnownClOrdIds:
         return len(self._ids)
 
     def add(self, cl_ord_id: str, /) -> None:
-        if cl_ord_id not in self._ids:
-            self._ids.add(cl_ord_id)
-            # JSON so a ClOrdID holding a newline cannot split a record.
-            os.write(self._fd, orjson.dumps(cl_ord_id) + b"\n")
+        self._ids.add(cl_ord_id)
 
     def close(self) -> None:
-        os.close(self._fd)
+        """Nothing to release: the event log holds the durable record."""
 
 
 class EventLog:
