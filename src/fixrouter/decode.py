@@ -33,14 +33,10 @@ from typing import BinaryIO, TextIO
 from fixrouter.codec import GroupDef, decode_frame, split_fields
 from fixrouter.dictionary import Dictionary, load_dictionary
 from fixrouter.errors import ConfigError, GarbledMessageError
+from fixrouter.logs.redact import MASK, secret_tags
 
 SOH = b"\x01"
-MASK = "****"
-# Tags masked by number, whether or not the dictionary defines them (554 and 925 are FIX 4.3
-# fields, absent from a 4.2 dictionary, and still turn up in logs).
-SECRET_TAGS = frozenset({91, 96, 554, 925})
 _NAMES_BEYOND_FIX42 = {554: "Password", 925: "NewPassword"}
-_SECRET_NAME = re.compile(r"pass(word|wd|phrase)|token|secret", re.IGNORECASE)
 _MESSAGE_START = re.compile(rb"(?:^|(?<=\x01))8=FIX")
 _INDENT = "  "
 _BEGIN_STRING = 8
@@ -189,14 +185,7 @@ class Formatter:
     def __init__(self, dictionary: Dictionary, *, compact: bool = False) -> None:
         self._dictionary = dictionary
         self._compact = compact
-        self._secret = (
-            frozenset(
-                tag
-                for tag, field in dictionary.fields.items()
-                if tag in SECRET_TAGS or _SECRET_NAME.search(field.name)
-            )
-            | SECRET_TAGS
-        )
+        self._secret = secret_tags(dictionary)
 
     def format(self, message: LoggedMessage) -> str:
         msg_type = message.msg_type

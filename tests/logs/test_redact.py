@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from fixrouter.codec import decode_frame, encode_fields
-from fixrouter.decode import SECRET_TAGS
 from fixrouter.dictionary import load_dictionary
 from fixrouter.logs import Redactor, secret_tags
+from fixrouter.logs.redact import SECRET_TAGS
 
 
 def logon(*extra: tuple[int, str]) -> bytes:

@@ -44,7 +44,7 @@ from typing import Any, TextIO
 
 import orjson
 
-from fixrouter.decode import MASK
+from fixrouter.logs.redact import MASK
 
 from .fixlog import format_stamp
 from .redact import Redactor, secret_key

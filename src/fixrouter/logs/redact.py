@@ -19,27 +19,34 @@ almost always: a handful of substring searches per message.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from fixrouter.codec import byte_sum
-from fixrouter.decode import _SECRET_NAME, MASK, SECRET_TAGS
 from fixrouter.dictionary import Dictionary
+
+MASK = "****"
+# Tags masked by number, whether or not the dictionary defines them (554 and 925 are FIX 4.3
+# fields, absent from a 4.2 dictionary, and still turn up in logs).
+SECRET_TAGS = frozenset({91, 96, 554, 925})
+# Field (and structured-log key) names that hold a credential.
+SECRET_NAME = re.compile(r"pass(word|wd|phrase)|token|secret", re.IGNORECASE)
 
 _MASK = MASK.encode()
 _SOH = b"\x01"
 
 
 def secret_tags(dictionary: Dictionary | None = None) -> frozenset[int]:
-    """decode's masked tags: the fixed ones, plus the dictionary's credential fields."""
+    """Tags to mask: the fixed ones, plus the dictionary's credential fields by name."""
     named = frozenset() if dictionary is None else frozenset(
-        tag for tag, field in dictionary.fields.items() if _SECRET_NAME.search(field.name)
+        tag for tag, field in dictionary.fields.items() if SECRET_NAME.search(field.name)
     )  # fmt: skip
     return SECRET_TAGS | named
 
 
 def secret_key(name: str) -> bool:
     """Whether a structured log field named `name` holds a credential by its name."""
-    return _SECRET_NAME.search(name) is not None
+    return SECRET_NAME.search(name) is not None
 
 
 class Redactor:
