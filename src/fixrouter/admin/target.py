@@ -132,7 +132,10 @@ class ServiceTarget:
         answer: dict[str, Any] = {"scope": command.scope.value, "name": command.name,
                                   "engaged": False, "released": False}
         if not command.engage:
-            answer["released"] = risk.release(command.scope, command.name) is not None
+            try:
+                answer["released"] = risk.release(command.scope, command.name) is not None
+            except RiskError as exc:  # e.g. the release could not be persisted: still on
+                raise AdminRefused(str(exc)) from None
             return answer
         try:
             engaged = risk.engage(command.scope, command.name, reason=command.reason,
