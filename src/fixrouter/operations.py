@@ -75,9 +75,25 @@ def load(path: str | os.PathLike[str]) -> RouterConfig:
     try:
         routing_service.routes(config)
         admin_socket(config)
+        _check_throttle_sessions(config)
     except ConfigError as exc:  # checks across tables: the loader has not named the file
         raise ConfigError(f"{path}: {exc}") from None
     return config
+
+
+def _check_throttle_sessions(config: RouterConfig) -> None:
+    """A per-session throttle for a session that does not exist would silently protect
+    nothing (a typo leaves the real session on the default rate). Raises ConfigError."""
+    risk = config.sections.get("risk")
+    if not isinstance(risk, RiskConfig):
+        return
+    known = {settings.name for settings in config.sessions}
+    for name in risk.session_throttles:
+        if name not in known:
+            raise ConfigError(
+                f"[risk.throttle.sessions.{name}]: no session is named {name!r} "
+                f"(sessions: {', '.join(sorted(known))})"
+            )
 
 
 def metrics_settings(config: RouterConfig) -> MetricsSettings:
