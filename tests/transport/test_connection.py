@@ -18,6 +18,7 @@ import threading
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import pytest
 import uvloop
@@ -233,6 +234,36 @@ def test_reconnects_after_the_peer_drops_the_line() -> None:
         await t.stop()
         await task
         await peer.close()
+
+    run(test)
+
+
+def test_a_peer_that_closes_at_once_is_retried_promptly_not_after_logon_timeout() -> None:
+    """The close can arrive while the connect is still completing; it must still count."""
+
+    async def test() -> None:
+        accepted = 0
+
+        def slam(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            nonlocal accepted
+            accepted += 1
+            # RST straight away: a gateway refusing us after accept. (uvloop's transports
+            # are not registered as asyncio.WriteTransport, so no isinstance here.)
+            cast(asyncio.WriteTransport, writer.transport).abort()
+
+        server = await asyncio.start_server(slam, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        t = make_transport(MemoryStore(now=0.0), port)  # logon_timeout=2.0
+        task = asyncio.create_task(t.run())
+        try:
+            # Back-off is 0.05 s capped at 0.2 s: several tries fit in well under one
+            # logon timeout, unless a close is missed and the session waits it out.
+            await until(lambda: accepted >= 4, timeout=1.9)
+        finally:
+            await t.stop()
+            await task
+            server.close()
+            await server.wait_closed()
 
     run(test)
 

@@ -333,6 +333,11 @@ class SessionTransport:
             self._flush()
             self._rearm()
         await line.closed
+        if self._line is line:
+            # The close came before this line was adopted (uvloop can report a peer's
+            # immediate RST while create_connection is still completing), so _on_closed
+            # ignored it. Without this the session would stay in LOGON_SENT.
+            self._on_closed(line, None)
         if not self._logged_on_this_line:
             self._policy.failed()
 
