@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from fixrouter.cli import main
+from fixrouter.codec import encode_fields
 from fixrouter.decode import Formatter, read_messages
 from fixrouter.dictionary import load_dictionary
 
@@ -199,3 +201,21 @@ def test_unreadable_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     code, out, err = run_decode(capsys, str(tmp_path / "absent.log"))
     assert code == 1 and not out
     assert "cannot read" in err
+
+
+def test_a_reader_that_goes_away_is_not_an_error(tmp_path: Path) -> None:
+    """`fixrouter decode LOG | head` must end quietly, not with 'Broken pipe'."""
+    frame = encode_fields([(35, "0"), (34, 1), (49, "IB"), (52, "20261124-10:00:00.000"),
+                           (56, "ME")])
+    log = tmp_path / "big.log"
+    log.write_bytes((b"20261124-10:00:00.000 : " + frame + b"\n") * 5000)
+    decode = subprocess.Popen(
+        [sys.executable, "-m", "fixrouter.cli", "decode", str(log)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    assert decode.stdout is not None
+    decode.stdout.read(100)
+    decode.stdout.close()  # like `head` exiting
+    _, err = decode.communicate(timeout=60)
+    assert decode.returncode == 0, err
+    assert b"Broken pipe" not in err

@@ -23,6 +23,7 @@ and any field whose name mentions a password, token or secret print as `****`.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -98,6 +99,13 @@ def run(args: argparse.Namespace) -> int:
         else:
             with Path(args.path).open("rb") as source:
                 decode_stream(source, formatter, sys.stdout, wanted)
+    except BrokenPipeError:
+        # The reader went away (`fixrouter decode LOG | head`): that is not an error. Point
+        # stdout at /dev/null so the interpreter's final flush does not complain again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 0
     except OSError as exc:
         print(f"fixrouter decode: cannot read {args.path}: {exc.strerror}", file=sys.stderr)
         return 1
