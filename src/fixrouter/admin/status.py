@@ -20,7 +20,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--orders", action="store_true",
                         help="list the open orders too (the first 1000)")
     parser.add_argument("--quiet", action="store_true",
-                        help="print nothing; the exit status says whether the engine answered")
+                        help="no output when the engine answers (exit 0); when it cannot be "
+                             "reached, one line on stderr and exit 1")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -769,8 +769,9 @@ class RiskGate:
                                 "engaged") from exc
         found = self.kill_switch.release(scope, name)
         if found is not None:
-            log.warning("kill switch released for %s %s (engaged since %s: %s)", scope.value,
-                        name, found.since, found.reason)
+            # `since` is on the monotonic clock, meaningless in a log: say why it was on.
+            log.warning("kill switch released for %s (it was engaged for: %s)",
+                        f"{scope.value} {name}".rstrip(), found.reason)
             if scope is KillScope.STRATEGY:
                 self._denial_window.forget(name)
                 self._reject_window.forget(name)

@@ -265,8 +265,8 @@ class KillSwitchLog:
             since = now_mono - max(0.0, now_wall - rec.at)
             restored.append(gate.kill_switch.engage(rec.scope, rec.name, rec.reason, since,
                                                     rec.automatic))
-            log.error("kill switch for %s %s restored from %s (engaged %s: %s)",
-                      rec.scope.value, rec.name, self.path,
+            log.error("kill switch for %s restored from %s (engaged %s: %s)",
+                      f"{rec.scope.value} {rec.name}".rstrip(), self.path,
                       time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(rec.at)), rec.reason)
         gate.kill_journal = self
         if self.damaged_line is not None:
