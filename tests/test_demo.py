@@ -8,7 +8,11 @@ from pathlib import Path
 from fixrouter.demo import CASES
 
 CASE_NAMES = ("full fill", "partial fills", "cancel", "replace", "IB reject", "risk denial",
-              "bad request")
+              "bad request", "second session", "cancel follows its session")
+# Issue 8: desk2's orders reached the simulator on desk2's session (CompID DESK2), and only
+# there; the cancel followed its order without the strategy naming a session.
+SESSION_ROWS = {"second session": "filled 100 @ 190, D on DESK2",
+                "cancel follows its session": "canceled, D+F on DESK2"}
 
 
 def test_demo_runs_every_case_and_leaves_no_process_behind() -> None:
@@ -25,8 +29,14 @@ def test_demo_runs_every_case_and_leaves_no_process_behind() -> None:
     assert len(rows) == len(CASES) and all(row.rstrip().endswith("ok") for row in rows)
     for name in CASE_NAMES:
         assert any(row.startswith(name) for row in rows), name
+    for name, observed in SESSION_ROWS.items():
+        row = next(row for row in rows if row.startswith(name))
+        assert re.split(r"\s{2,}", row.strip())[1:] == [observed, observed, "ok"], row
+    # One simulator process with both CompIDs; an engine holding both sessions.
+    assert re.search(r"simulator listening on 127\.0\.0\.1:\d+ \(sessions DESK1, DESK2\)", out)
     # Through the engine, not around it: the strategy connected to the engine's gateway.
-    assert re.search(r"engine \(pid \d+\) logged on; strategies connect to tcp://", out)
+    assert re.search(
+        r"engine \(pid \d+\) logged on as desk1, desk2; strategies connect to tcp://", out)
     workdir = re.search(r"working directory (/\S+)\)", out)
     sim_port = re.search(r"simulator listening on 127\.0\.0\.1:(\d+)", out)
     engine_pid = re.search(r"engine \(pid (\d+)\)", out)

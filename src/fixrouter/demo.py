@@ -5,15 +5,22 @@ Theory of operation
 Three processes on free loopback ports, in a temporary directory:
 
 * the QuickFIX simulator playing IB (`fixrouter sim`, the `SCENARIO` below: AAPL fills at
-  once, MSFT in three parts, IBM rests until cancelled, ZZZZ is rejected);
-* the engine, as an operator runs it: `fixrouter run --config router.toml`, with a
-  `[risk]` table whose `max_order_qty` the demo's large order breaks;
+  once, MSFT in three parts, IBM rests until cancelled, ZZZZ is rejected), accepting two
+  CTCI sessions in one process, as IB does for a firm with two lines: CompIDs DESK1 and
+  DESK2;
+* the engine, as an operator runs it: `fixrouter run --config router.toml`, holding both
+  sessions (`[[sessions]]` desk1 and desk2, each with its own journal), a `[routing]` table
+  that sends account `DESK2_ACCOUNT` to desk2 and everything else to desk1, and a `[risk]`
+  table whose `max_order_qty` the demo's large order breaks;
 * the sample strategy: this process, using the asyncio client (`fixrouter.client`).
 
 The strategy runs each `Case` in turn: it sends a few orders (a few dozen in all), waits
-for the events that settle them, and describes what it observed. A case is as expected
-when its observation equals the expected text exactly. The summary table lists case,
-expected, observed and ok; the exit status is 0 only if every case was as expected.
+for the events that settle them, and describes what it observed. Most cases trade on
+desk1; the two session cases trade on desk2's account and read the simulator's event log
+(`sim-events.jsonl`) to show on which session IB received each message of the order. A
+case is as expected when its observation equals the expected text exactly. The summary
+table lists case, expected, observed and ok; the exit status is 0 only if every case was
+as expected.
 
 Whatever happens (a failure, Ctrl-C), the engine is stopped with SIGTERM (SIGKILL if it
 does not exit in time), the simulator likewise, and the directory is removed (`--keep`
@@ -24,13 +31,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +51,7 @@ from fixrouter.client import (
     OrderStatus,
     RequestError,
 )
+from fixrouter.sim.datadir import EVENTS_NAME
 from fixrouter.sim.process import SimulatorProcess, free_port
 
 SCENARIO = """\
@@ -70,14 +79,29 @@ behaviour = "reject"
 reject_text = "No security definition has been found for the request"
 """
 
-ROUTER = """\
-[session]
-SenderCompID = "FIXROUTER"
+DESKS = {"desk1": "DESK1", "desk2": "DESK2"}  # session name -> our SenderCompID
+DESK2_ACCOUNT = "U2222222"
+
+SESSION = """\
+[[sessions]]
+name = "{name}"
+SenderCompID = "{comp_id}"
 TargetCompID = "IB"
 SocketConnectHost = "127.0.0.1"
 SocketConnectPort = {sim_port}
 FileStorePath = "{store}"
 ReconnectInterval = 0.2
+
+"""
+
+ROUTER = """\
+{sessions}\
+# The cases without an account trade on desk1; desk2 carries its account's orders.
+[routing]
+default_session = "desk1"
+
+[routing.accounts]
+{desk2_account} = "desk2"
 
 [gateway]
 listen = ["tcp://127.0.0.1:{gateway_port}"]
@@ -113,8 +137,9 @@ class Refused(Exception):
 class Strategy:
     """The sample strategy: a connection and the events of each order id so far."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, sim_events: Path) -> None:
         self.client = client
+        self.sim_events = sim_events
         self.events: dict[str | None, list[ClientEvent]] = {}
 
     async def until(self, order_id: str, settled: Callable[[list[ClientEvent]], bool]) -> (
@@ -149,6 +174,22 @@ class Strategy:
     async def first(self, order_id: str, kind: type[object]) -> object:
         events = await self.until(order_id, lambda es: any(isinstance(e, kind) for e in es))
         return next(e for e in events if isinstance(e, kind))
+
+    def arrivals(self, ib_order_id: str) -> str:
+        """Which messages of IB's order `ib_order_id` the simulator received, on which session.
+
+        "D+F on DESK2": the new order and its cancel, both on the session with our CompID
+        DESK2. The simulator writes a message's `in` line before it sends any report for
+        it, so every message a report has answered is already in the log.
+        """
+        types: list[str] = []
+        comp_ids: set[str] = set()
+        for line in self.sim_events.read_text().splitlines():
+            record = json.loads(line)
+            if record.get("dir") == "in" and record.get("order_id") == ib_order_id:
+                types.append(record["msg_type"])
+                comp_ids.add(record["session"].rpartition("->")[2])  # FIX.4.2:IB->DESK2
+        return f"{'+'.join(types) or 'nothing'} on {', '.join(sorted(comp_ids)) or 'no session'}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +271,22 @@ async def _burst(s: Strategy) -> str:
     return f"{accepted} accepted, {filled} filled"
 
 
+async def _second_session(s: Strategy) -> str:
+    await s.client.new("desk2-1", "AAPL", "buy", 100, "limit", price="190",
+                       account=DESK2_ACCOUNT)
+    final = await s.done("desk2-1")
+    return f"{final.status} {final.cum_qty} @ {final.avg_px}, {s.arrivals(final.order_id)}"
+
+
+async def _cancel_follows_session(s: Strategy) -> str:
+    await s.client.new("desk2-2", "IBM", "buy", 50, "limit", price="150",
+                       account=DESK2_ACCOUNT)
+    await s.until("desk2-2", lambda es: any(isinstance(e, Execution) for e in es))
+    await s.client.cancel("desk2-2")  # no account, no session named: the book knows
+    final = await s.done("desk2-2")
+    return f"{final.status}, {s.arrivals(final.order_id)}"
+
+
 async def _orders_after(s: Strategy) -> str:
     working = await s.client.orders()
     return f"{len(working)} working"
@@ -246,6 +303,8 @@ CASES = [
     Case("bad request", "error MISSING_FIELD", _bad_request),
     Case("cancel unknown order", "error UNKNOWN_ORDER", _cancel_unknown),
     Case("burst of 24 orders", "24 accepted, 24 filled", _burst),
+    Case("second session", "filled 100 @ 190, D on DESK2", _second_session),
+    Case("cancel follows its session", "canceled, D+F on DESK2", _cancel_follows_session),
     Case("nothing left working", "0 working", _orders_after),
 ]
 
@@ -266,10 +325,11 @@ class _Engine:
                 stdout=subprocess.DEVNULL, stderr=err, cwd=config.parent,
             )
 
-    def wait_logged_on(self) -> None:
-        """Raises RuntimeError if the engine exits or does not log on in time."""
+    def wait_logged_on(self, sessions: Iterable[str]) -> None:
+        """Raises RuntimeError if the engine exits or a session does not log on in time."""
         deadline = time.monotonic() + START_TIMEOUT
-        while b"LOGGED_ON" not in self.log.read_bytes():
+        marks = [f"{name}: LOGGED_ON".encode() for name in sessions]
+        while not all(mark in self.log.read_bytes() for mark in marks):
             if self.proc.poll() is not None:
                 raise RuntimeError(f"the engine exited with {self.proc.returncode}:\n"
                                    f"{self.log.read_text(errors='replace')[-2000:]}")
@@ -288,10 +348,10 @@ class _Engine:
         return self.proc.returncode
 
 
-async def _trade(url: str) -> list[tuple[Case, str, bool]]:
+async def _trade(url: str, sim_events: Path) -> list[tuple[Case, str, bool]]:
     results: list[tuple[Case, str, bool]] = []
     async with await Client.connect(url, "demo") as client:
-        strategy = Strategy(client)
+        strategy = Strategy(client, sim_events)
         for case in CASES:
             try:
                 observed = await case.run(strategy)
@@ -324,17 +384,24 @@ def run(args: argparse.Namespace) -> int:
     try:
         scenario = workdir / "scenario.toml"
         scenario.write_text(SCENARIO)
-        with SimulatorProcess(workdir / "sim", scenario=scenario) as sim:
-            print(f"simulator listening on 127.0.0.1:{sim.port}")
+        comp_ids = [arg for comp_id in DESKS.values() for arg in ("--target-comp-id", comp_id)]
+        with SimulatorProcess(workdir / "sim", scenario=scenario, extra_args=comp_ids) as sim:
+            print(f"simulator listening on 127.0.0.1:{sim.port} "
+                  f"(sessions {', '.join(DESKS.values())})")
             gateway_port = free_port()
             config = workdir / "router.toml"
-            config.write_text(ROUTER.format(sim_port=sim.port, store=workdir / "store",
+            sessions = "".join(
+                SESSION.format(name=name, comp_id=comp_id, sim_port=sim.port,
+                               store=workdir / "store" / name)
+                for name, comp_id in DESKS.items())
+            config.write_text(ROUTER.format(sessions=sessions, desk2_account=DESK2_ACCOUNT,
                                             gateway_port=gateway_port))
             engine = _Engine(config, workdir / "engine.log")
-            engine.wait_logged_on()
+            engine.wait_logged_on(DESKS)
             url = f"tcp://127.0.0.1:{gateway_port}"
-            print(f"engine (pid {engine.proc.pid}) logged on; strategies connect to {url}\n")
-            results = asyncio.run(_trade(url))
+            print(f"engine (pid {engine.proc.pid}) logged on as {', '.join(DESKS)}; "
+                  f"strategies connect to {url}\n")
+            results = asyncio.run(_trade(url, sim.data_dir / EVENTS_NAME))
             status = engine.stop()
             print(f"engine stopped (exit {status}), simulator stopping\n")
     except (RuntimeError, OSError) as error:
