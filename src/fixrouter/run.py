@@ -52,6 +52,7 @@ from pathlib import Path
 
 import uvloop
 
+from fixrouter import gc_policy
 from fixrouter.codec import decode_frame
 from fixrouter.config import RouterConfig
 from fixrouter.engine import Engine
@@ -121,6 +122,8 @@ async def _main(config: RouterConfig, feed: _FeedSpec | None, ops: Operations) -
         await service.gateway.close()
         service.close()
         return 1
+    # Start-up is done: take what it built out of the collector's way (see gc_policy).
+    gc_policy.apply()
     try:
         loop = asyncio.get_running_loop()
         main_task = asyncio.current_task()
