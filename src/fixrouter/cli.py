@@ -29,6 +29,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "decode": ("fixrouter.decode", "pretty-print FIX messages from a log file or stdin"),
     "demo": ("fixrouter.demo", "a sample strategy trading through the engine and simulator"),
     "run": ("fixrouter.run", "run the engine: every configured FIX session, until SIGTERM"),
+    "bench": ("fixrouter.bench.cli", "measure tick-to-wire, round trip and throughput"),
     "status": ("fixrouter.admin.status", "a running engine's sessions, orders, kill switches"),
     "kill-switch": ("fixrouter.admin.killswitch", "engage or release a kill switch"),
     "reload": ("fixrouter.admin.reload", "re-read the risk limits from the config file"),
