@@ -10,7 +10,7 @@ unreachable objects (`fixrouter bench`, tests/bench/README.md). So on the order 
 every collection is pure cost, and its cost grows with what the engine keeps: every
 order of the day stays in the book and the risk gate. With CPython's defaults
 (700, 10, 10) a full collection walks all of it, and at a few hundred thousand orders
-that is a pause of 100-200 ms in the middle of trading.
+that is a pause of 100-400 ms in the middle of trading.
 
 `apply()` runs once, after start-up (recovery done, listeners bound), from `fixrouter
 run`:

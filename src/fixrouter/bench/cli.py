@@ -42,7 +42,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="let the helper process sleep between messages during runs")
     parser.add_argument("--engine-spin", action="store_true",
                         help="keep the engine's loop polling during runs (a busy-poll "
-                             "engine on a dedicated core; fixrouter run does not do this)")
+                             "engine on a dedicated core; fixrouter run does not do this, "
+                             "and with --durability fsync it starves the group commit)")
     parser.add_argument("--python-gc", action="store_true",
                         help="keep CPython's default garbage-collector settings in the "
                              "engine instead of fixrouter run's policy (to compare)")

@@ -11,16 +11,17 @@ CPU the engine does not use: the FIX acceptor (`acceptor`) and the strategy
 run (`fixrouter.bench.control`).
 
 **Why the loop spins during a run.** On loopback the kernel delivers a `send` to the
-receiving socket inside the sender's system call, and if the receiving process sleeps
-on another CPU it also wakes it there. On the project's virtual machine that wake-up (an
-inter-processor interrupt, which exits to the hypervisor) makes one 200-byte `send`
-cost the *engine* about 25 µs instead of about 4: measured with a plain socket pair,
-1 ms apart, receiver asleep on the other CPU versus receiver polling. A real IB gateway
-is across a network card and costs the engine's `send` nothing of the sort. So while a
-run is on, a `spin.Spinner` keeps the loop polling, the helper is never asleep, and the
-engine's writes of NewOrderSingles and events cost what they would in production.
-Spinning also paces the load generator to the microsecond. Between runs the loop
-sleeps. `--no-spin` keeps the loop sleeping throughout, to see the difference.
+receiving socket inside the sender's system call, and wakes the receiver if it sleeps.
+On the project's virtual machine, waking a CPU that has been idle for a millisecond (an
+inter-processor interrupt, which exits to the hypervisor) makes one 200-byte `send` cost
+the sender about 25 µs instead of about 4 (a plain socket pair, 1 ms apart, receiver
+asleep on the other CPU versus polling). An IB gateway behind a network card costs the
+engine's `send` nothing of the sort, so the engine's figures must not depend on whether
+the helper happened to be asleep. While a run is on, a `spin.Spinner` keeps the loop
+polling, the helper never sleeps, and it also paces the load generator to the
+microsecond. Between runs the loop sleeps. (In the paced run the helper has usually just
+sent the order and its CPU is still awake, so `--no-spin`, which keeps the loop
+sleeping, moved the median little and the p99.9 most; tests/bench/README.md.)
 
 Because the process spins, its CPU time says nothing about its load; the acceptor and
 the load generator instead add up the time spent in their handlers (`busy_ns`), which
