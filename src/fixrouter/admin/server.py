@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import logging
 import os
 import socket
-import stat
 from pathlib import Path
+
+from fixrouter.unixsock import SocketPathError, remove_stale_socket
 
 from .protocol import (
     MAX_LINE,
@@ -137,30 +137,14 @@ class AdminServer:
 
 
 def _remove_stale_socket(path: str) -> None:
-    """Remove `path` if it is a socket nobody accepts on.
+    """Remove `path` if it is a socket nobody accepts on (see `fixrouter.unixsock`).
 
     Raises:
         AdminError: `path` is not a socket, or a live process is listening on it.
     """
     try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise AdminError(f"cannot check admin socket {path}: {exc.strerror}") from None
-    if not stat.S_ISSOCK(st.st_mode):
-        raise AdminError(f"admin socket {path} exists and is not a socket; not removing it")
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.settimeout(1.0)
-        probe.connect(path)
-    except OSError as exc:
-        if exc.errno not in (errno.ECONNREFUSED, errno.ENOENT):
-            raise AdminError(f"cannot check admin socket {path}: {exc.strerror or exc}") from None
-    else:
-        raise AdminError(f"admin socket {path} is in use: is another engine running?")
-    finally:
-        probe.close()
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
-    log.info("admin: removed stale socket %s", path)
+        removed = remove_stale_socket(path, f"admin socket {path}")
+    except SocketPathError as exc:
+        raise AdminError(str(exc)) from None
+    if removed:
+        log.info("admin: removed stale socket %s", path)

@@ -40,13 +40,10 @@ something to delete. At close, the file is removed only if it is still the one w
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import errno
 import hmac
 import logging
 import os
 import socket
-import stat
 import time
 from collections.abc import Iterable
 from typing import cast
@@ -54,6 +51,7 @@ from typing import cast
 from fixrouter.errors import FixRouterError
 from fixrouter.events import ErrorCode, Event, OrderState, RequestError, SessionChanged
 from fixrouter.requests import CancelOrder, NewOrder, OrdersQuery, ReplaceOrder, StatusQuery
+from fixrouter.unixsock import SocketPathError, remove_stale_socket
 
 from .config import GatewayConfig, ListenAddress
 from .encode import encode_event, encode_orders_end, encode_pong, encode_welcome
@@ -486,30 +484,14 @@ class _Connection(asyncio.Protocol):
 
 
 def _remove_stale_socket(path: str) -> None:
-    """Remove `path` if it is a socket nobody accepts on.
+    """Remove `path` if it is a socket nobody accepts on (see `fixrouter.unixsock`).
 
     Raises:
         GatewayError: `path` is not a socket, or a live process is listening on it.
     """
     try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return
-    except OSError as e:
-        raise GatewayError(f"cannot check unix://{path}: {e.strerror}") from None
-    if not stat.S_ISSOCK(st.st_mode):
-        raise GatewayError(f"unix://{path} exists and is not a socket; not removing it")
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.settimeout(1.0)
-        probe.connect(path)
-    except OSError as e:
-        if e.errno not in (errno.ECONNREFUSED, errno.ENOENT):
-            raise GatewayError(f"cannot check unix://{path}: {e.strerror or e}") from None
-    else:
-        raise GatewayError(f"unix://{path} is in use by another process")
-    finally:
-        probe.close()
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
-    log.info("gateway: removed stale socket %s", path)
+        removed = remove_stale_socket(path, f"unix://{path}")
+    except SocketPathError as exc:
+        raise GatewayError(str(exc)) from None
+    if removed:
+        log.info("gateway: removed stale socket %s", path)
