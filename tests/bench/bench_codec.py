@@ -12,12 +12,10 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import statistics
 import sys
-import time
-from collections.abc import Callable
 
 import simplefix
+from batched import measure
 
 from fixrouter.codec import BodyTemplate, Encoder, FrameDecoder, encode_fields
 
@@ -34,20 +32,6 @@ EXEC_REPORT = encode_fields([
     (60, "20261124-10:22:16.120"), (150, "0"), (151, 100), (1, "U901192"), (167, "CS"),
 ])
 NOW = 1795000000.123
-
-
-def measure(fn: Callable[[], object], rounds: int, batch: int) -> dict[str, float]:
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter_ns()
-        for _ in range(batch):
-            fn()
-        samples.append((time.perf_counter_ns() - start) / batch / 1000.0)
-    samples.sort()
-    return {
-        "median_us": statistics.median(samples),
-        "p99_us": samples[min(len(samples) - 1, int(len(samples) * 0.99))],
-    }
 
 
 def main() -> int:

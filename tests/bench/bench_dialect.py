@@ -14,11 +14,11 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from decimal import Decimal
+
+from batched import measure
 
 from fixrouter.codec import Encoder, Field, render_value
 from fixrouter.dialect import Dialect, DialectSettings, OrderTerms
@@ -53,20 +53,6 @@ OPTION = NewOrder(
     ),
 )
 CHANGE = ReplaceOrder(strategy="s1", id="o1", new_id="o1b", price=Decimal("190.5"))
-
-
-def measure(fn: Callable[[], object], rounds: int, batch: int) -> dict[str, float]:
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter_ns()
-        for _ in range(batch):
-            fn()
-        samples.append((time.perf_counter_ns() - start) / batch / 1000.0)
-    samples.sort()
-    return {
-        "median_us": statistics.median(samples),
-        "p99_us": samples[min(len(samples) - 1, int(len(samples) * 0.99))],
-    }
 
 
 def main() -> int:

@@ -20,12 +20,12 @@ import argparse
 import gc
 import json
 import logging
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from decimal import Decimal
 from itertools import count
+
+from batched import measure
 
 from fixrouter.requests import CancelOrder, NewOrder, OrderType, ReplaceOrder, Side
 from fixrouter.risk import KillScope, RiskConfig, RiskGate
@@ -86,20 +86,6 @@ class _Filled:
         self.notional = cum * (req.price or Decimal(0))
         self.is_working = True
         self.pending_replace = None
-
-
-def measure(fn: Callable[[], object], rounds: int, batch: int) -> dict[str, float]:
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter_ns()
-        for _ in range(batch):
-            fn()
-        samples.append((time.perf_counter_ns() - start) / batch / 1000.0)
-    samples.sort()
-    return {
-        "median_us": statistics.median(samples),
-        "p99_us": samples[min(len(samples) - 1, int(len(samples) * 0.99))],
-    }
 
 
 def open_gate() -> RiskGate:
