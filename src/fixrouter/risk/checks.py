@@ -18,7 +18,7 @@ Conventions, the same for every check:
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from decimal import Decimal
 
 from fixrouter.requests import OrderType, SecurityType, TimeInForce
@@ -29,6 +29,11 @@ from fixrouter.risk.limits import MARKET_TYPES, MissingReference
 
 def _s(value: object) -> str:
     return format(value, "f") if isinstance(value, Decimal) else str(value)
+
+
+def _not_allowed(code: DenialCode, what: str, value: str, allowed: Iterable[str]) -> Denial:
+    """The denial of an allow-list check: the list itself is the `limit`."""
+    return Denial(code, f"{what} {value} is not allowed", ",".join(sorted(allowed)), value)
 
 
 def check_state(ready: bool) -> Denial | None:
@@ -60,23 +65,13 @@ def check_account(account: str | None, allowed: Collection[str] | None) -> Denia
     if allowed is None or (account is not None and account in allowed):
         return None
     shown = "(none given)" if account is None else account
-    return Denial(
-        DenialCode.ACCOUNT_NOT_ALLOWED,
-        f"account {shown} is not allowed",
-        ",".join(sorted(allowed)),
-        shown,
-    )
+    return _not_allowed(DenialCode.ACCOUNT_NOT_ALLOWED, "account", shown, allowed)
 
 
 def check_destination(exchange: str, allowed: Collection[str] | None) -> Denial | None:
     if allowed is None or exchange in allowed:
         return None
-    return Denial(
-        DenialCode.DESTINATION_NOT_ALLOWED,
-        f"destination {exchange} is not allowed",
-        ",".join(sorted(allowed)),
-        exchange,
-    )
+    return _not_allowed(DenialCode.DESTINATION_NOT_ALLOWED, "destination", exchange, allowed)
 
 
 def check_security_type(
@@ -84,12 +79,8 @@ def check_security_type(
 ) -> Denial | None:
     if allowed is None or sec_type in allowed:
         return None
-    return Denial(
-        DenialCode.SECURITY_TYPE_NOT_ALLOWED,
-        f"security type {sec_type.value} is not allowed",
-        ",".join(sorted(t.value for t in allowed)),
-        sec_type.value,
-    )
+    return _not_allowed(DenialCode.SECURITY_TYPE_NOT_ALLOWED, "security type", sec_type.value,
+                        (t.value for t in allowed))
 
 
 def check_symbol(
@@ -110,12 +101,8 @@ def check_order_type(
 ) -> Denial | None:
     if allowed is None or order_type in allowed:
         return None
-    return Denial(
-        DenialCode.ORDER_TYPE_NOT_ALLOWED,
-        f"order type {order_type.value} is not allowed",
-        ",".join(sorted(t.value for t in allowed)),
-        order_type.value,
-    )
+    return _not_allowed(DenialCode.ORDER_TYPE_NOT_ALLOWED, "order type", order_type.value,
+                        (t.value for t in allowed))
 
 
 def check_market_order(order_type: OrderType, allowed: bool) -> Denial | None:
@@ -133,12 +120,8 @@ def check_market_order(order_type: OrderType, allowed: bool) -> Denial | None:
 def check_tif(tif: TimeInForce, allowed: Collection[TimeInForce] | None) -> Denial | None:
     if allowed is None or tif in allowed:
         return None
-    return Denial(
-        DenialCode.TIF_NOT_ALLOWED,
-        f"time in force {tif.value} is not allowed",
-        ",".join(sorted(t.value for t in allowed)),
-        tif.value,
-    )
+    return _not_allowed(DenialCode.TIF_NOT_ALLOWED, "time in force", tif.value,
+                        (t.value for t in allowed))
 
 
 def check_order_qty(qty: Decimal, limit: Decimal | None) -> Denial | None:
