@@ -196,12 +196,13 @@ class Stack:
         self.sim.kill()
 
 
-def _workdir() -> Path:
+def make_workdir(prefix: str = "fre2e-") -> Path:
     # Short and outside pytest's tree: the simulator's admin socket path must fit sun_path.
-    return Path(tempfile.mkdtemp(prefix="fre2e-", dir="/tmp"))
+    return Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
 
 
-def _cleanup(path: Path, failed: bool) -> None:
+def cleanup_workdir(path: Path, failed: bool) -> None:
+    """Remove a working directory, or keep it (and say where) for a failed test."""
     if failed or os.environ.get("FIXROUTER_KEEP_WORKDIR"):
         print(f"\nkept working directory {path}")
     else:
@@ -210,14 +211,14 @@ def _cleanup(path: Path, failed: bool) -> None:
 
 @pytest.fixture(scope="session")
 def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
-    path = _workdir()
+    path = make_workdir()
     failed_before = request.session.testsfailed
     built = Stack(path)
     try:
         yield built
     finally:
         built.stop()
-        _cleanup(path, request.session.testsfailed > failed_before)
+        cleanup_workdir(path, request.session.testsfailed > failed_before)
 
 
 @pytest.fixture
@@ -227,7 +228,7 @@ def make_stack(request: pytest.FixtureRequest) -> Iterator[Callable[..., Stack]]
     made: list[tuple[Path, Stack]] = []
 
     def make(risk: str = RISK) -> Stack:
-        path = _workdir()
+        path = make_workdir()
         made.append((path, Stack(path, risk)))
         return made[-1][1]
 
@@ -237,4 +238,4 @@ def make_stack(request: pytest.FixtureRequest) -> Iterator[Callable[..., Stack]]
     finally:
         for path, built in made:
             built.stop()
-            _cleanup(path, request.session.testsfailed > failed_before)
+            cleanup_workdir(path, request.session.testsfailed > failed_before)

@@ -23,13 +23,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -47,7 +45,15 @@ from fixrouter.store import JournalStore
 from integration.harness import RouterProcess, SimHandle, wait_until
 from metrics.kit import scrape_url, value
 
-from .conftest import DONE, RISK, SCENARIO, TIMEOUT, Strategy
+from .conftest import (
+    DONE,
+    RISK,
+    SCENARIO,
+    TIMEOUT,
+    Strategy,
+    cleanup_workdir,
+    make_workdir,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -256,27 +262,16 @@ socket = "{self.workdir / 'admin.sock'}"
             line.close()
 
 
-def _workdir() -> Path:
-    return Path(tempfile.mkdtemp(prefix="frms-", dir="/tmp"))  # short: sun_path
-
-
-def _cleanup(path: Path, failed: bool) -> None:
-    if failed or os.environ.get("FIXROUTER_KEEP_WORKDIR"):
-        print(f"\nkept working directory {path}")
-    else:
-        shutil.rmtree(path, ignore_errors=True)
-
-
 @pytest.fixture(scope="module")
 def shared(request: pytest.FixtureRequest) -> Iterator[TwoSessions]:
-    path = _workdir()
+    path = make_workdir("frms-")
     failed_before = request.session.testsfailed
     stack = TwoSessions(path, SHARED_ROUTING, split=False)
     try:
         yield stack
     finally:
         stack.stop()
-        _cleanup(path, request.session.testsfailed > failed_before)
+        cleanup_workdir(path, request.session.testsfailed > failed_before)
 
 
 @pytest.fixture
@@ -284,7 +279,7 @@ def make_private(request: pytest.FixtureRequest) -> Iterator[Callable[..., TwoSe
     made: list[tuple[Path, TwoSessions]] = []
 
     def make(routing: str, *, split: bool = True, lines: tuple[str, ...] = ()) -> TwoSessions:
-        path = _workdir()
+        path = make_workdir("frms-")
         stack = TwoSessions(path, routing, split=split, lines=lines)
         made.append((path, stack))
         return stack
@@ -295,7 +290,7 @@ def make_private(request: pytest.FixtureRequest) -> Iterator[Callable[..., TwoSe
     finally:
         for path, stack in made:
             stack.stop()
-            _cleanup(path, request.session.testsfailed > failed_before)
+            cleanup_workdir(path, request.session.testsfailed > failed_before)
 
 
 def session_of(accepted: Accepted) -> str:

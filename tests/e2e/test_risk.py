@@ -38,7 +38,7 @@ from fixrouter.client import Denied, ExecKind, Execution, OrderStatus, RequestEr
 from fixrouter.codec import FixMessage
 from integration.harness import wait_until, write_config
 
-from .conftest import RISK, Stack, Strategy, _cleanup, _workdir
+from .conftest import RISK, Stack, Strategy, cleanup_workdir, make_workdir
 
 pytestmark = pytest.mark.integration
 
@@ -191,7 +191,7 @@ def sim_time(event: dict[str, Any]) -> float:
 
 @pytest.fixture(scope="module")
 def limits(request: pytest.FixtureRequest) -> Iterator[Stack]:
-    path = _workdir()
+    path = make_workdir()
     failed_before = request.session.testsfailed
     built = Stack(path, LIMITS)
     try:
@@ -202,7 +202,7 @@ def limits(request: pytest.FixtureRequest) -> Iterator[Stack]:
         yield built
     finally:
         built.stop()
-        _cleanup(path, request.session.testsfailed > failed_before)
+        cleanup_workdir(path, request.session.testsfailed > failed_before)
 
 
 STATELESS = [
