@@ -312,6 +312,63 @@ def test_resend_interrupted_by_rewind(open_journal: Opener) -> None:
         next(it)
 
 
+def test_the_index_is_sparse_and_any_single_seq_is_found(open_journal: Opener) -> None:
+    s = open_journal(index_every=64)
+    n = 10_000
+    for seq in range(1, n + 1):
+        s.save_outbound(seq, fix_message(seq))
+        s.save_inbound(seq, b"8=FIX.4.2|35=8|%d" % seq)
+    index = s._out
+    assert len(index) == n // 64 + 1  # 16 bytes per 64 messages, none per inbound one
+    for seq in (1, 63, 64, 65, 4_097, n):
+        assert list(s.iter_outbound(seq, seq)) == [(seq, fix_message(seq))]
+    assert [q for q, _ in s.iter_outbound(n - 2, 0)] == [n - 2, n - 1, n]
+    s.close()
+    r = open_journal(index_every=64)
+    assert len(r._out) == n // 64 + 1
+    assert next(iter(r.iter_inbound())) == (1, b"8=FIX.4.2|35=8|1")
+    assert sum(1 for _ in r.iter_inbound()) == n
+
+
+def test_a_resend_skips_messages_a_rewind_superseded(open_journal: Opener) -> None:
+    s = open_journal(index_every=4)
+    fill(s, 10)
+    s.set_next_sender_seq(4)
+    s.save_outbound(4, b"new4")
+    s.save_outbound(5, b"new5")
+    want = [(1, fix_message(1)), (2, fix_message(2)), (3, fix_message(3)), (4, b"new4"),
+            (5, b"new5")]
+    assert list(s.iter_outbound(1)) == want
+    assert list(s.iter_outbound(4, 4)) == [(4, b"new4")]
+    assert list(s.iter_outbound(6)) == []
+    s.close()
+    assert list(open_journal(index_every=4).iter_outbound(2)) == want[1:]
+
+
+def test_search_finds_messages_by_content_in_file_order(open_journal: Opener) -> None:
+    s = open_journal()
+    s.save_outbound(1, b"35=D|11=A1|")
+    s.save_inbound(1, b"35=8|11=A1|17=E1|")
+    s.save_outbound(2, b"35=D|11=A2|\xf1\xc5")  # the record magic inside a payload
+    s.save_inbound(2, b"35=8|11=A2|17=E2|\xf1\xc5|")
+    s.save_inbound(3, b"35=8|11=A1|17=E3|")
+    end = s.history_end()
+    last = s.find_last(b"|11=A1|", end)
+    assert last is not None and (last.outbound, last.seq, last.data) == (
+        False, 3, b"35=8|11=A1|17=E3|")
+    before = s.find_last(b"|11=A1|", last.position)
+    assert before is not None and before.seq == 1 and not before.outbound
+    assert s.find_last(b"|11=A9|", end) is None
+    assert s.find_last(b"E2|", end) is not None
+    needles = [b"|11=A1|"]
+    found = []
+    for m in s.scan(needles, 0, end):
+        found.append((m.outbound, m.seq))
+        if m.seq == 1 and not m.outbound:
+            needles.append(b"\xf1\xc5|")  # searched from here on
+    assert found == [(True, 1), (False, 1), (False, 2), (False, 3)]
+
+
 # -- reset and rotation ----------------------------------------------------------------
 
 

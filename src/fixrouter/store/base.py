@@ -29,12 +29,19 @@ transport holds outbound bytes whose ticket is above ``synced_upto()``. ``sync()
 in a worker thread while the loop thread keeps appending. In ``os`` mode (and for the memory
 store) every write is as durable as it will get once the call returns, so ``sync()`` is a
 no-op and ``synced_upto() == written_upto()`` always.
+
+Both stores are also a ``SearchableStore``: the order book keeps no per-order memory of
+finished orders and reads their history back from the journal when a late report names
+one (``fixrouter.oms.recall``). ``find_last`` and ``scan`` find messages by a byte string
+in their payload, at C speed over the journal file (``fixrouter.store.search``), between
+*positions*: opaque, increasing with the order in which messages were saved.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from fixrouter.errors import FixRouterError, LocalProtocolError
@@ -162,4 +169,35 @@ class MessageStore(Protocol):
 
     def close(self) -> None:
         """Release the store; further saves raise StoreError. Idempotent."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """A journaled message as a search found it: where, which way, its MsgSeqNum, bytes."""
+
+    position: int
+    outbound: bool
+    seq: int
+    data: bytes
+
+
+@runtime_checkable
+class SearchableStore(Protocol):
+    """A store whose saved messages can be searched by content (see the module
+    docstring). Positions are only comparable within one session period."""
+
+    def history_end(self) -> int:
+        """The position just past the last message saved so far."""
+        ...
+
+    def find_last(self, needle: bytes, end: int) -> StoredMessage | None:
+        """The last message saved before position ``end`` whose bytes contain
+        ``needle``, or None."""
+        ...
+
+    def scan(self, needles: list[bytes], start: int, end: int) -> Iterator[StoredMessage]:
+        """The messages saved at positions ``start`` <= p < ``end`` whose bytes contain any
+        of ``needles``, in the order they were saved. The caller may append to
+        ``needles`` while iterating: a needle added is searched from there on."""
         ...

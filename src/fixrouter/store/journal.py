@@ -16,9 +16,9 @@ SET_TARGET (a new next-seq value, 20 bytes, no payload). The file is the whole t
 sequence numbers and the outbound index are derived from it.
 
 **Recovery.** Opening scans the file once from the start, verifying every record's CRC and
-applying it: OUTBOUND adds ``seq -> offset`` to the index and sets next_sender_seq = seq+1;
-INBOUND records its offset and sets next_target_seq = seq+1; SET_* set the number (a
-SET_SENDER below saved entries drops them). At the first invalid record the rest of the
+applying it: OUTBOUND feeds the sparse index (``store.index``) and sets next_sender_seq =
+seq+1; INBOUND sets next_target_seq = seq+1; SET_* set the number (a SET_SENDER below
+saved entries is a rewind that supersedes them). At the first invalid record the rest of the
 file is searched for any valid record:
 
 * none: a torn tail (a write cut short by kill -9, or unsynced blocks after a power loss).
@@ -48,9 +48,15 @@ the next sync. ``sync()`` holds a lock that only ``reset()`` and ``close()`` als
 the descriptor it syncs cannot be closed under it. In ``os`` mode ``sync()`` does nothing
 and returns the current ticket.
 
-**Resend.** ``iter_outbound`` binary-searches the index for the range and reads the records
-through a bounded window of ``read_chunk`` bytes, re-verifying each CRC, so a resend of a
-whole day holds one chunk in memory at a time.
+**Resend.** ``iter_outbound`` binary-searches the sparse index for the entry at or below
+the range's start, then reads forward through a bounded window of ``read_chunk`` bytes,
+skipping other records by their head and superseded ones (``index.Staleness``), and
+re-verifying each CRC it yields, so a resend of a whole day holds one chunk in memory at a
+time. ``iter_inbound`` reads the file forward the same way. Neither keeps a per-message
+offset in memory: the index holds one entry per ``index_every`` outbound messages.
+
+**Search.** ``find_last`` and ``scan`` (the ``SearchableStore`` side) map the file
+read-only and find messages by content (``store.search``).
 """
 
 from __future__ import annotations
@@ -62,18 +68,18 @@ import os
 import threading
 import time
 import zlib
-from array import array
 from collections.abc import Iterator
 from pathlib import Path
 
-from fixrouter.store import records
+from fixrouter.store import records, search
 from fixrouter.store.base import (
     CorruptJournalError,
     Durability,
     SequenceError,
+    StoredMessage,
     StoreError,
 )
-from fixrouter.store.index import SeqIndex
+from fixrouter.store.index import DEFAULT_EVERY, SeqIndex
 from fixrouter.store.records import RecordType
 
 log = logging.getLogger("fixrouter.store")
@@ -93,6 +99,8 @@ _INBOUND = int(RecordType.INBOUND)
 _SET_SENDER = int(RecordType.SET_SENDER)
 _SET_TARGET = int(RecordType.SET_TARGET)
 _OPEN_FLAGS = os.O_RDWR | os.O_CLOEXEC
+_unpack_head = records.HEAD.unpack_from
+_HEAD_SIZE = records.HEAD_SIZE
 
 
 def journal_path(stem: str | os.PathLike[str]) -> Path:
@@ -139,9 +147,12 @@ class JournalStore:
         now: float,
         durability: Durability = Durability.OS,
         read_chunk: int = DEFAULT_READ_CHUNK,
+        index_every: int = DEFAULT_EVERY,
     ) -> None:
         if read_chunk < records.HEAD_SIZE:
             raise StoreError(f"read_chunk must be at least {records.HEAD_SIZE} bytes")
+        if index_every < 1:
+            raise StoreError(f"index_every must be at least 1, got {index_every}")
         self._stem = os.fspath(stem)
         self._path = journal_path(stem)
         self._durability = durability
@@ -156,8 +167,8 @@ class JournalStore:
         self._creation_time = now
         self._next_sender = 1
         self._next_target = 1
-        self._out = SeqIndex()
-        self._in_offsets = array("q")
+        self._out = SeqIndex(index_every)
+        self._first = 0  # offset of the first record after the file header
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
             self._open(now)
@@ -182,7 +193,7 @@ class JournalStore:
             self._fd = self._create(new, now)
             os.rename(new, self._path)
             _fsync_dir(self._path.parent)
-            self._end = len(records.encode_header(now))
+            self._end = self._first = len(records.encode_header(now))
             log.info("created journal %s", self._path)
             return
         self._fd = fd
@@ -217,7 +228,7 @@ class JournalStore:
             raise CorruptJournalError(
                 f"{path}: unreadable journal header: {exc.reason}", path=path, offset=0
             ) from None
-        pos = header.size
+        pos = self._first = header.size
         count = 0
         bad: records.BadRecordError | None = None
         while pos < size:
@@ -252,7 +263,7 @@ class JournalStore:
             "recovered %s: %d records, %d outbound saved, next sender %d, next target %d",
             path,
             count,
-            len(self._out),
+            self._out.saved,
             self._next_sender,
             self._next_target,
         )
@@ -260,15 +271,15 @@ class JournalStore:
     def _apply(self, rec: records.Record, offset: int, path: str) -> None:
         rtype = rec.type
         if rtype == _OUTBOUND:
-            if len(self._out) and rec.seq <= self._out.seqs[-1]:
-                self._out.drop_from(rec.seq)
+            if rec.seq <= self._out.last_seq:
+                self._out.drop_from(rec.seq, offset)
             self._out.add(rec.seq, offset)
             self._next_sender = rec.seq + 1
         elif rtype == _INBOUND:
-            self._in_offsets.append(offset)
             self._next_target = rec.seq + 1
         elif rtype == _SET_SENDER:
-            self._out.drop_from(rec.seq)
+            if rec.seq <= self._out.last_seq:
+                self._out.drop_from(rec.seq, offset)
             self._next_sender = rec.seq
         elif rtype == _SET_TARGET:
             self._next_target = rec.seq
@@ -329,9 +340,7 @@ class JournalStore:
             )
         head = _pack_head(_MAGIC, _INBOUND, 0, len(data), seq)
         rec = head + _pack_crc(_crc32(data, _crc32(head))) + data
-        off = self._end
-        self._append(rec, off)
-        self._in_offsets.append(off)
+        self._append(rec, self._end)
         self._next_target = seq + 1
 
     def incr_next_target_seq(self) -> None:
@@ -347,9 +356,10 @@ class JournalStore:
     def set_next_sender_seq(self, seq: int) -> None:
         if seq < 1:
             raise StoreError(f"next sender MsgSeqNum must be >= 1, got {seq}")
+        off = self._end
         self._set(_SET_SENDER, seq)
-        if len(self._out) and seq <= self._out.seqs[-1]:
-            self._out.drop_from(seq)
+        if seq <= self._out.last_seq:
+            self._out.drop_from(seq, off)
             # A resend already streaming must not read entries that no longer exist.
             self._generation += 1
         self._next_sender = seq
@@ -431,16 +441,21 @@ class JournalStore:
         """
         generation = self._generation
         fd = self._fd
-        lo, hi = self._out.span(begin, end)
-        seqs = self._out.seqs
-        offsets = self._out.offsets
+        stop = self._end
+        pos = self._out.start(begin)
+        if pos is None or (0 < end < begin):
+            return
+        stale = self._out.staleness(pos).stale
         reader = records.ChunkReader(fd, self._read_chunk)
-        for i in range(lo, hi):
+        while pos < stop:
             if self._generation != generation or self._fd != fd:
                 raise StoreError(f"{self._path} was reset or rewound during a resend")
-            seq = seqs[i]
-            rec = self._read(reader, offsets[i], _OUTBOUND, seq)
-            yield seq, rec.payload
+            rtype, seq, size = self._head(reader, pos, stop)
+            if rtype == _OUTBOUND and seq >= begin and not stale(pos, seq):
+                if 0 < end < seq:
+                    return
+                yield seq, self._read(reader, pos, _OUTBOUND, seq).payload
+            pos += size
 
     def iter_inbound(self) -> Iterator[tuple[int, bytes]]:
         """Stream the inbound messages of this session period in arrival order.
@@ -449,13 +464,54 @@ class JournalStore:
         """
         generation = self._generation
         fd = self._fd
-        offsets = self._in_offsets
+        stop = self._end
+        pos = self._first
         reader = records.ChunkReader(fd, self._read_chunk)
-        for i in range(len(offsets)):
+        while pos < stop:
             if self._generation != generation or self._fd != fd:
                 raise StoreError(f"{self._path} was reset during an inbound replay")
-            rec = self._read(reader, offsets[i], _INBOUND, None)
-            yield rec.seq, rec.payload
+            rtype, _, size = self._head(reader, pos, stop)
+            if rtype == _INBOUND:
+                rec = self._read(reader, pos, _INBOUND, None)
+                yield rec.seq, rec.payload
+            pos += size
+
+    def _head(self, reader: records.ChunkReader, offset: int, stop: int) -> tuple[int, int, int]:
+        """(type, seq, size) of the record at ``offset``, from its head alone (the CRC is
+        checked only for the records a reader yields). Raises CorruptJournalError."""
+        head = reader.get(offset, _HEAD_SIZE)
+        if len(head) < _HEAD_SIZE:
+            raise self._corrupt(offset, "record head past the end of the file")
+        magic, rtype, _, length, seq = _unpack_head(head)
+        size = _HEAD_SIZE + length
+        if magic != _MAGIC or offset + size > stop:
+            raise self._corrupt(offset, "no valid record head")
+        return rtype, seq, size
+
+    def _corrupt(self, offset: int, why: str) -> CorruptJournalError:
+        path = str(self._path)
+        return CorruptJournalError(f"{path}: {why} at offset {offset}", path=path,
+                                   offset=offset)
+
+    # -- search (SearchableStore) ----------------------------------------------------------
+
+    def history_end(self) -> int:
+        return self._end
+
+    def find_last(self, needle: bytes, end: int) -> StoredMessage | None:
+        """See `SearchableStore`. Raises StoreError if the file cannot be read."""
+        try:
+            return search.find_last(self._fd, needle, min(end, self._end))
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"cannot search {self._path}: {exc}") from exc
+
+    def scan(self, needles: list[bytes], start: int, end: int) -> Iterator[StoredMessage]:
+        """See `SearchableStore`. Raises StoreError if the file cannot be read."""
+        try:
+            yield from search.scan(self._fd, needles, max(start, self._first),
+                                   min(end, self._end))
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"cannot search {self._path}: {exc}") from exc
 
     def _read(
         self, reader: records.ChunkReader, offset: int, rtype: int, seq: int | None
@@ -510,16 +566,13 @@ class JournalStore:
             old_fd, self._fd = self._fd, new_fd
             os.close(old_fd)
             self._base += self._end
-            self._end = len(records.encode_header(now))
+            self._end = self._first = len(records.encode_header(now))
             self._synced = self._base + self._end
             self._generation += 1
             self._creation_time = now
             self._next_sender = 1
             self._next_target = 1
             self._out.clear()
-            # A fresh array: an inbound replay in progress keeps its own (now stale) one
-            # and notices the generation change.
-            self._in_offsets = array("q")
         return archive
 
     def _archive(self) -> Path:

@@ -2,7 +2,9 @@
 
 For tests and for sessions configured without a FileStorePath. It enforces exactly the
 sequence rules of ``JournalStore`` (the same behavioural tests run against both), and its
-durability tickets count saves, with every ticket "synced" at once.
+durability tickets count saves, with every ticket "synced" at once. It is searchable like
+the journal (``SearchableStore``): every saved message is also kept in save order, and a
+position is an index into that list.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 
-from fixrouter.store.base import SequenceError, StoreError
+from fixrouter.store.base import SequenceError, StoredMessage, StoreError
 
 
 class MemoryStore:
@@ -25,6 +27,7 @@ class MemoryStore:
         self._out: dict[int, bytes] = {}
         self._out_seqs: list[int] = []
         self._inbound: list[tuple[int, bytes]] = []
+        self._log: list[tuple[bool, int, bytes]] = []  # (outbound, seq, data), save order
         self._ticket = 0
         self._generation = 0
         self._closed = False
@@ -49,8 +52,9 @@ class MemoryStore:
         self._check_open()
         if seq != self._next_sender:
             raise SequenceError(f"outbound MsgSeqNum {seq} saved, expected {self._next_sender}")
-        self._out[seq] = bytes(data)
+        self._out[seq] = data = bytes(data)
         self._out_seqs.append(seq)
+        self._log.append((True, seq, data))
         self._next_sender = seq + 1
         self._ticket += 1
 
@@ -58,7 +62,8 @@ class MemoryStore:
         self._check_open()
         if seq != self._next_target:
             raise SequenceError(f"inbound MsgSeqNum {seq} saved, expected {self._next_target}")
-        self._inbound.append((seq, bytes(data)))
+        self._inbound.append((seq, data := bytes(data)))
+        self._log.append((False, seq, data))
         self._next_target = seq + 1
         self._ticket += 1
 
@@ -106,6 +111,24 @@ class MemoryStore:
                 raise StoreError("memory store was reset during an inbound replay")
             yield inbound[i]
 
+    def history_end(self) -> int:
+        return len(self._log)
+
+    def find_last(self, needle: bytes, end: int) -> StoredMessage | None:
+        log = self._log
+        for i in range(min(end, len(log)) - 1, -1, -1):
+            outbound, seq, data = log[i]
+            if needle in data:
+                return StoredMessage(i, outbound, seq, data)
+        return None
+
+    def scan(self, needles: list[bytes], start: int, end: int) -> Iterator[StoredMessage]:
+        log = self._log
+        for i in range(max(start, 0), min(end, len(log))):
+            outbound, seq, data = log[i]
+            if any(needle in data for needle in needles):
+                yield StoredMessage(i, outbound, seq, data)
+
     def written_upto(self) -> int:
         return self._ticket
 
@@ -126,6 +149,7 @@ class MemoryStore:
         self._out = {}
         self._out_seqs = []
         self._inbound = []
+        self._log = []
         self._generation += 1
         self._ticket += 1
 
