@@ -141,6 +141,12 @@ class StoreMachine(RuleBasedStateMachine):
             assert s.creation_time == m.created
             assert list(s.iter_inbound()) == m.inbound
             assert list(s.iter_outbound(1)) == sorted(m.out.items())
+            both = list(s.iter_messages())
+            assert [(x.seq, x.data) for x in both if not x.outbound] == m.inbound
+            assert [(x.seq, x.data) for x in both if x.outbound] == sorted(m.out.items())
+        j, k = (list(s.iter_messages()) for s in self.stores())
+        assert [(x.outbound, x.seq, x.data) for x in j] == [
+            (x.outbound, x.seq, x.data) for x in k]
 
 
 StoreMachine.TestCase.settings = settings(

@@ -201,3 +201,8 @@ class SearchableStore(Protocol):
         of ``needles``, in the order they were saved. The caller may append to
         ``needles`` while iterating: a needle added is searched from there on."""
         ...
+
+    def iter_messages(self) -> Iterator[StoredMessage]:
+        """Every message of the session period, both ways, in the order they were saved
+        (the order things happened), without the outbound ones a rewind superseded."""
+        ...

@@ -476,6 +476,23 @@ class JournalStore:
                 yield rec.seq, rec.payload
             pos += size
 
+    def iter_messages(self) -> Iterator[StoredMessage]:
+        """See `SearchableStore`. Raises as ``iter_outbound``."""
+        generation = self._generation
+        fd = self._fd
+        stop = self._end
+        pos = self._first
+        stale = self._out.staleness(pos).stale
+        reader = records.ChunkReader(fd, self._read_chunk)
+        while pos < stop:
+            if self._generation != generation or self._fd != fd:
+                raise StoreError(f"{self._path} was reset or rewound during a replay")
+            rtype, seq, size = self._head(reader, pos, stop)
+            if rtype == _INBOUND or (rtype == _OUTBOUND and not stale(pos, seq)):
+                rec = self._read(reader, pos, rtype, seq)
+                yield StoredMessage(pos, rtype == _OUTBOUND, seq, rec.payload)
+            pos += size
+
     def _head(self, reader: records.ChunkReader, offset: int, stop: int) -> tuple[int, int, int]:
         """(type, seq, size) of the record at ``offset``, from its head alone (the CRC is
         checked only for the records a reader yields). Raises CorruptJournalError."""

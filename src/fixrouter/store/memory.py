@@ -13,6 +13,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 
 from fixrouter.store.base import SequenceError, StoredMessage, StoreError
+from fixrouter.store.index import Staleness
 
 
 class MemoryStore:
@@ -28,6 +29,7 @@ class MemoryStore:
         self._out_seqs: list[int] = []
         self._inbound: list[tuple[int, bytes]] = []
         self._log: list[tuple[bool, int, bytes]] = []  # (outbound, seq, data), save order
+        self._rewinds: list[tuple[int, int]] = []  # (position in _log, seq), see index.py
         self._ticket = 0
         self._generation = 0
         self._closed = False
@@ -85,6 +87,7 @@ class MemoryStore:
             raise StoreError(f"next sender MsgSeqNum must be >= 1, got {seq}")
         cut = bisect_left(self._out_seqs, seq)
         if cut < len(self._out_seqs):
+            self._rewinds.append((len(self._log), seq))
             for dropped in self._out_seqs[cut:]:
                 del self._out[dropped]
             del self._out_seqs[cut:]
@@ -129,6 +132,17 @@ class MemoryStore:
             if any(needle in data for needle in needles):
                 yield StoredMessage(i, outbound, seq, data)
 
+    def iter_messages(self) -> Iterator[StoredMessage]:
+        generation = self._generation
+        log = self._log
+        stale = Staleness(list(self._rewinds)).stale
+        for i in range(len(log)):
+            if self._generation != generation or self._closed:
+                raise StoreError("memory store was reset or rewound during a replay")
+            outbound, seq, data = log[i]
+            if not (outbound and stale(i, seq)):
+                yield StoredMessage(i, outbound, seq, data)
+
     def written_upto(self) -> int:
         return self._ticket
 
@@ -150,6 +164,7 @@ class MemoryStore:
         self._out_seqs = []
         self._inbound = []
         self._log = []
+        self._rewinds = []
         self._generation += 1
         self._ticket += 1
 
