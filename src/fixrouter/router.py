@@ -366,8 +366,9 @@ class Router:
 
     def _id_used(self, strategy: str, order_id: str) -> bool:
         """Whether the book knows the id. A gate refusing an id it has seen before is
-        refusing what the protocol calls DUPLICATE_ID; the strategy gets that code."""
-        return type(self.book.status(strategy, order_id)) is not RequestError
+        refusing what the protocol calls DUPLICATE_ID; the strategy gets that code.
+        (Not `book.status`: for a finished order that reads the journal.)"""
+        return self.book.id_used(strategy, order_id)
 
     def _send_new(self, req: NewOrder, link: _Link, tick: bool = True) -> None:
         """`tick`: False for an order the throttle held, whose tick-to-wire would measure

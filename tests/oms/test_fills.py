@@ -99,6 +99,11 @@ def test_bust_reverses_the_fill(engine: Engine, broker: Broker) -> None:
     ev = execution(engine.receive(broker.report(o, "0", "1", trans="1", exec_id="B1",
                                                 ref="F2", cum=100)))
     assert ev.exec_type is ExecKind.BUST and ev.last_qty == 100 and ev.last_px == 12
+    # The filled order had been retired: the bust read it back from the journal.
+    assert engine.book.counters[Anomaly.RECALLED] == 1
+    back = engine.book.order("alpha", "o1")
+    assert back is not None
+    o = back
     assert o.cum_qty == 100 and o.avg_px == 10 and o.status is S.PARTIALLY_FILLED
     assert position(engine) == (100, 10, 0)  # as if F2 never happened, not a sale at 12
     assert o in engine.book.open_orders()

@@ -113,3 +113,38 @@ def test_memory_log_keeps_lines() -> None:
     log.fail = True
     with pytest.raises(IntentLogError):
         log.write(b"x\n")
+
+
+@pytest.mark.parametrize("kind", ["file", "memory"])
+def test_find_reads_records_back_newest_first(tmp_path: Path, kind: str) -> None:
+    from fixrouter.oms.intents import find_cl, find_id
+
+    log = IntentLog(tmp_path / "s.orders.log") if kind == "file" else MemoryIntentLog()
+    log.write(encode_new(T0, "A-1", new_order("alpha", "o1")))
+    log.write(encode_new(T0, "A-2", new_order("beta", "o1")))
+    log.write(encode_replace(T0, "A-3", "A-1", "alpha", "o1b"))
+    log.write(encode_cancel(T0, "A-4", "A-3"))
+    log.write(encode_new(T0, "A-5", new_order("alpha", 'we"ird,id')))
+    assert [i.cl_ord_id for i in log.find(b'"A-3"')] == ["A-4", "A-3"]
+    assert find_cl(log, "A-3") == Intent(IntentKind.REPLACE, T0, "A-3", orig_cl_ord_id="A-1",
+                                         strategy="alpha", id="o1b")
+    assert find_cl(log, "A-9") is None
+    found = find_id(log, "beta", "o1")
+    assert found is not None and found.cl_ord_id == "A-2"
+    found = find_id(log, "alpha", 'we"ird,id')
+    assert found is not None and found.cl_ord_id == "A-5"
+    assert find_id(log, "alpha", "A-1") is None
+
+
+def test_records_read_at_opening_are_handed_over_not_kept(tmp_path: Path) -> None:
+    path = tmp_path / "s.orders.log"
+    with IntentLog(path) as log:
+        log.write(encode_new(T0, "A-1", new_order()))
+    reopened = IntentLog(path)
+    try:
+        first = reopened.records()
+        assert [i.cl_ord_id for i in first] == ["A-1"]
+        assert reopened._records is None  # the process keeps no copy
+        assert reopened.records() == first  # read again from the file if asked again
+    finally:
+        reopened.close()

@@ -7,18 +7,15 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fixrouter.oms import Order, Position, instrument_key
-from fixrouter.oms.positions import Fill
+from fixrouter.oms import Position, instrument_key
+from fixrouter.oms.positions import Fill, FillWindow
 from fixrouter.requests import Derivative, PutOrCall, SecurityType
 
-from .conftest import new_order
-
 D = Decimal
-ORDER = Order(new_order(), "s1", "C1")
 
 
 def fill(qty: int | str, px: int | str, sign: int = 1, exec_id: str = "E") -> Fill:
-    return Fill(exec_id, ORDER, sign, D(qty), D(px))
+    return Fill(exec_id, sign, D(qty), D(px))
 
 
 def test_add_reduce_flip_close() -> None:
@@ -63,6 +60,39 @@ def test_quantity_is_the_signed_sum_and_pnl_matches_closing(
     mark = D(250)
     cash = sum(-s * q * D(px) for q, px, s in fills)
     assert abs(p.realized_pnl + (mark - p.avg_px) * p.qty - (cash + p.qty * mark)) < D("1e-12")
+
+
+def test_a_bust_inside_the_window_is_exact_and_outside_it_keeps_the_quantity() -> None:
+    window = FillWindow(2)
+    p = Position("U1", "AAPL", window)
+    a, b, c = fill(100, 10, exec_id="A"), fill(100, 12, exec_id="B"), fill(50, 20, -1, "C")
+    for f in (a, b, c):
+        p.add(f)
+    assert [f.exec_id for f in p.fills] == ["B", "C"]  # A left the window
+    assert a.position is None and a.before is None
+    assert p.bust(b)  # kept: exact, as if B never happened
+    assert (p.qty, p.avg_px, p.realized_pnl) == (50, 10, 500)
+    assert not p.bust(a)  # gone: quantity exact, A reversed at its own price
+    assert p.qty == -50
+    # A fill read back from the journal (another object, same ExecID) is found by ExecID.
+    q = Position("U1", "MSFT", FillWindow(8))
+    q.add(fill(10, 5, exec_id="X"))
+    q.add(fill(10, 7, exec_id="Y"))
+    twin = fill(10, 5, exec_id="X")
+    assert q.kept(twin) is q.fills[0]
+    twin.qty = D(4)
+    assert q.correct(twin, D(10), D(5))
+    assert (q.qty, q.avg_px) == (14, (4 * 5 + 10 * 7) / D(14))
+
+
+def test_the_window_is_bounded_across_positions() -> None:
+    window = FillWindow(3)
+    positions = [Position("U1", s, window) for s in ("A", "B")]
+    for i in range(10):
+        positions[i % 2].add(fill(1, 10, exec_id=f"E{i}"))
+    assert len(window.fills) == 3
+    assert sum(len(p.fills) for p in positions) == 3
+    assert [p.qty for p in positions] == [5, 5]
 
 
 def test_instrument_keys() -> None:

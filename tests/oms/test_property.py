@@ -1,15 +1,25 @@
-"""Property: random report streams keep the book's invariants, and a replay reproduces it.
+"""Property: random report streams keep the book's invariants, retirement changes nothing a
+strategy or the risk gate can observe, and a replay reproduces both books.
 
 A random script of requests and broker behaviour (acks, partial fills that may over-fill,
 PossDup resends, cancels and replaces answered or refused, unsolicited cancels, busts,
-corrections, status reports) is run through an `Engine`. After every step:
+corrections, status reports, late reports for finished orders) is run through two
+`Engine`s at once: one over a book that keeps every order (`retire=False`, the
+reference) and one over the engine's retiring book, each with its own journal and
+intent log. After every step:
 
-* 0 <= CumQty <= OrderQty, LeavesQty = OrderQty - CumQty while working, 0 once done;
-* each order's CumQty, and each position, equals the sum of the fills the events said
-  were applied (fills, minus busts, with corrections replacing quantities);
-* the open-order set is exactly the working orders.
+* on the reference: 0 <= CumQty <= OrderQty, LeavesQty = OrderQty - CumQty while
+  working, 0 once done; each order's CumQty, and each position, equals the sum of the
+  fills the events said were applied (fills, minus busts, with corrections replacing
+  quantities); the open-order set is exactly the working orders;
+* both books returned the same events, hold the same positions (quantity, average
+  price, realized P&L), the same working orders, and answer `status` for every id ever
+  used the same way (the retiring book reads finished ones back from its journal);
+* the retiring book holds only unfinished orders, and its totals of retired orders
+  equal the reference's sums over its finished orders.
 
-At the end a fresh book rebuilt from the same journal and intent log must be identical.
+At the end a fresh book of each kind rebuilt from its own journal and intent log must be
+identical to it.
 """
 
 from __future__ import annotations
@@ -62,24 +72,67 @@ class Model:
         return sum((q * sign[o.req.side] for o, q in self.fills.values()), Decimal(0))
 
 
+def make(retire: bool) -> tuple[OrderBook, Engine, MemoryIntentLog]:
+    store = MemoryStore(now=T0)
+    intents = MemoryIntentLog()
+    book = OrderBook(retire=retire)
+    book.add_session("s1", "A", intents)
+    book.rebuild("s1", store)
+    return book, Engine(book, store), intents
+
+
+def rebuilt(engine: Engine, intents: MemoryIntentLog, retire: bool) -> OrderBook:
+    book = OrderBook(retire=retire)
+    book.add_session("s1", "A", intents)
+    assert book.rebuild("s1", engine.store) == []
+    return book
+
+
+def totals(book: OrderBook) -> dict[tuple[object, ...], tuple[int, int, Decimal]]:
+    return {(t.strategy, t.account, t.symbol, t.instrument, t.currency, t.multiplier):
+            (t.orders, t.filled, t.notional) for t in book.retired_totals()}
+
+
+def finished_sums(book: OrderBook) -> dict[tuple[object, ...], tuple[int, int, Decimal]]:
+    """The reference book's sums over its finished orders (orphans included)."""
+    out: dict[tuple[object, ...], tuple[int, int, Decimal]] = {}
+    for o in book.orders():
+        if o.finished:
+            key = (o.strategy, o.req.account or "", o.req.symbol, o.req.symbol,
+                   o.req.currency, None)
+            n, f, notional = out.get(key, (0, 0, Decimal(0)))
+            out[key] = (n + 1, f + (1 if o.cum_qty else 0), notional + o.notional)
+    return out
+
+
+def observed(book: OrderBook, ids: set[tuple[str, str]]) -> dict[str, object]:
+    return {
+        "positions": sorted((p.account, p.instrument, p.qty, p.avg_px, p.realized_pnl)
+                            for p in book.positions()),
+        "working": {s: sorted(book.working_orders(s), key=lambda w: w.id)
+                    for s in ("alpha", "beta")},
+        "status": {key: book.status(*key) for key in sorted(ids)},
+        "open": sorted(o.cl_ord_id for o in book.open_orders()),
+    }
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_random_report_streams(data: st.DataObject) -> None:
-    store = MemoryStore(now=T0)
-    intents = MemoryIntentLog()
-    book = OrderBook()
-    book.add_session("s1", "A", intents)
-    book.rebuild("s1", store)
-    engine = Engine(book, store)
+    book, engine, intents = make(retire=False)
+    rbook, rengine, rintents = make(retire=True)
     broker = Broker()
     model = Model()
     orders: list[Order] = []
     sent: list[bytes] = []
     trade_ids: list[str] = []
+    ids: set[tuple[str, str]] = set()
 
     def receive(order: Order, frame: bytes, ref: str | None = None) -> None:
         sent.append(frame)
-        for _, ev in engine.receive(frame):
+        out = engine.receive(frame)
+        assert rengine.receive(frame) == out
+        for _, ev in out:
             if isinstance(ev, Execution):
                 model.apply(order, ev, ref)
 
@@ -89,7 +142,10 @@ def test_random_report_streams(data: st.DataObject) -> None:
             side = data.draw(st.sampled_from(list(Side)))
             strategy = data.draw(st.sampled_from(["alpha", "beta"]))
             qty = data.draw(st.integers(1, 100))
-            orders.append(engine.new(new_order(strategy, f"n{step}", qty=qty, side=side)))
+            req = new_order(strategy, f"n{step}", qty=qty, side=side)
+            orders.append(engine.new(req))
+            assert rengine.new(req).cl_ord_id == orders[-1].cl_ord_id
+            ids.add((strategy, req.id))
             continue
         o = data.draw(st.sampled_from(orders))
         if action == "ack":
@@ -105,10 +161,13 @@ def test_random_report_streams(data: st.DataObject) -> None:
         elif action == "resend" and sent:
             receive(o, data.draw(st.sampled_from(sent)))
         elif action == "cancel" and o.is_working and o.pending_cancel is None:
-            engine.cancel(o.strategy, o.id)
+            assert rengine.cancel(o.strategy, o.id).cl_ord_id == \
+                engine.cancel(o.strategy, o.id).cl_ord_id
         elif action == "replace" and o.is_working and not (o.pending_cancel
                                                            or o.pending_replace):
-            engine.replace(o.strategy, o.id, f"r{step}", qty=o.qty + 1)
+            assert rengine.replace(o.strategy, o.id, f"r{step}", qty=o.qty + 1).cl_ord_id == \
+                engine.replace(o.strategy, o.id, f"r{step}", qty=o.qty + 1).cl_ord_id
+            ids.add((o.strategy, f"r{step}"))
         elif action == "answer":
             pc, pr = o.pending_cancel, o.pending_replace
             accept = data.draw(st.booleans())
@@ -145,12 +204,16 @@ def test_random_report_streams(data: st.DataObject) -> None:
         position = book.position("U1234567", "AAPL")
         assert (position.qty if position else 0) == model.position()
 
-    rebuilt = OrderBook()
-    rebuilt.add_session("s1", "A", intents)
-    assert rebuilt.rebuild("s1", store) == []
-    assert snapshot(rebuilt) == snapshot(book)
-    for strategy in ("alpha", "beta"):
-        def ids(b: OrderBook) -> list[str]:
-            return sorted(s.id for s in b.working_orders(strategy))  # noqa: B023
-        assert ids(rebuilt) == ids(book)
-    assert all(o.status in OrderStatus for o in rebuilt.orders())
+        assert observed(rbook, ids) == observed(book, ids)
+        rbook.retire_finished()  # what the book's next call would do first
+        assert all(not o.finished for o in rbook.orders())
+        assert len(list(rbook.orders())) == sum(1 for o in book.orders() if not o.finished)
+        assert totals(rbook) == finished_sums(book)
+
+    for retire, (b, e, i) in ((False, (book, engine, intents)), (True, (rbook, rengine, rintents))):
+        again = rebuilt(e, i, retire)
+        assert snapshot(again) == snapshot(b)
+        assert observed(again, ids) == observed(book, ids)
+        if retire:
+            assert totals(again) == finished_sums(book)
+    assert all(o.status in OrderStatus for o in rbook.orders())

@@ -163,6 +163,9 @@ def test_illegal_report_still_delivers_the_fill(engine: Engine, broker: Broker) 
     engine.receive(broker.report(o, "0", "0"))
     engine.receive(broker.report(o, "4", "4", cl=None))  # IB cancels it
     out = engine.receive(broker.report(o, "1", "1", last_qty=5, last_px="9"))  # late fill
+    back = engine.book.order("alpha", "o1")  # read back: the canceled order was retired
+    assert back is not None
+    o = back
     assert o.status is S.CANCELED
     assert engine.book.counters[Anomaly.ILLEGAL_TRANSITION] == 1
     (_, ev), = out

@@ -73,10 +73,24 @@ def order(
 class FakeBook:
     """An order book that is ready, with the orders and positions a test gives it."""
 
-    def __init__(self, orders: Iterable[FakeOrder] = (), positions: Iterable[Pos] = ()):
+    def __init__(self, orders: Iterable[FakeOrder] = (), positions: Iterable[Pos] = (),
+                 retired: Iterable[Any] = (), last_prices: dict[str, Decimal] | None = None,
+                 retired_ids: dict[tuple[str, str], str] | None = None):
         self.ready = True
         self._orders = list(orders)
         self._positions = list(positions)
+        self._retired = list(retired)
+        self._last_prices = last_prices or {}
+        self._retired_ids = retired_ids or {}
+
+    def retired_totals(self) -> list[Any]:
+        return self._retired
+
+    def last_prices(self) -> dict[str, Decimal]:
+        return self._last_prices
+
+    def retired_status(self, strategy: str, order_id: str) -> str | None:
+        return self._retired_ids.get((strategy, order_id))
 
     def orders(self) -> list[FakeOrder]:
         return self._orders
@@ -117,6 +131,11 @@ class FakeOrder:
         self.notional = Decimal(0)
         self.is_working = True
         self.pending_replace: FakeReplace | None = None
+        self.recalled: tuple[Decimal, Decimal] | None = None
+
+    @property
+    def finished(self) -> bool:
+        return not self.is_working and self.pending_replace is None
 
     @property
     def leaves(self) -> Decimal:

@@ -320,10 +320,56 @@ def test_bust_moves_position_back_and_reopens_a_filled_order() -> None:
     o.fill(100, "100")
     gate.on_report(o, T)
     assert sums(gate) == (0, D(0), D(0))
-    o.cum_qty, o.notional, o.is_working = D(0), D(0), True  # the book applied a bust
+    assert gate.record("s1", o.id) is None  # finished: the record went with the order
+    # The book retired the order, read it back for the bust (telling what had been
+    # counted for it) and applied the bust.
+    o.recalled = (D(100), D(10_000))
+    o.cum_qty, o.notional, o.is_working = D(0), D(0), True
     gate.on_report(o, T, ExecKind.BUST)
     assert gate.exposure.instruments[("U1", "AAPL")].position == D(0)
+    assert gate.exposure.accounts["U1"].filled_notional["USD"] == D(0)
     assert sums(gate) == (1, D(100), D(10_000))
+
+
+def test_a_late_report_on_a_retired_order_moves_the_sums_by_its_difference_only() -> None:
+    gate = open_gate()
+    o = accept(gate, qty=100)
+    o.fill(100, "100")
+    gate.on_report(o, T, ExecKind.FILL)
+    executions = gate.exposure.accounts["U1"].executions
+    # an unsolicited cancel after the fill, and a duplicate of the fill: no change
+    o.recalled = (D(100), D(10_000))
+    gate.on_report(o, T, ExecKind.CANCELED)
+    gate.on_report(o, T, ExecKind.FILL)
+    inst = gate.exposure.instruments[("U1", "AAPL")]
+    assert inst.position == D(100) and gate.exposure.accounts["U1"].executions == executions
+    assert gate.exposure.accounts["U1"].filled_notional["USD"] == D(10_000)
+    assert gate.record("s1", o.id) is None and sums(gate) == (0, D(0), D(0))
+
+
+def test_records_go_when_orders_finish_under_every_id() -> None:
+    gate = open_gate()
+    a = accept(gate, qty=100)
+    assert gate.check_replace(ReplaceOrder("s1", a.id, "a2", qty=D(150)), SESSION, T) is None
+    a.start_replace("a2", qty=150)
+    gate.on_report(a, T)
+    a.confirm_replace()
+    gate.on_report(a, T, ExecKind.REPLACED)
+    assert gate.record("s1", "a2") is gate.record("s1", a.req.id) is not None
+    a.done()
+    gate.on_report(a, T, ExecKind.CANCELED)
+    assert gate.record("s1", "a2") is None and gate.record("s1", a.req.id) is None
+    assert gate._orders == {} and gate._aliases == {}
+    assert gate.exposure.accounts["U1"].messages == 2  # the day's counts stay
+
+
+def test_a_retired_id_is_refused_as_in_use() -> None:
+    book = FakeBook(retired_ids={("s1", "done1"): "filled"})
+    gate = open_gate(book=book)
+    assert code(gate.check_new(order("done1"), SESSION, T)) == C.DUPLICATE_ORDER
+    a = accept(gate, qty=100)
+    assert code(gate.check_replace(ReplaceOrder("s1", a.id, "done1", qty=D(50)), SESSION,
+                                   T)) == C.DUPLICATE_ORDER
 
 
 def test_send_failed_releases_a_new_order() -> None:
@@ -549,6 +595,24 @@ def test_rebuild_from_the_book() -> None:
     pending.confirm_replace()
     gate.on_report(pending, T)
     assert inst.open_qty[0] == D(30)
+
+
+def test_rebuild_counts_the_retired_orders_totals() -> None:
+    from fixrouter.oms.retired import RetiredTotal
+
+    retired = [RetiredTotal("s1", "U1", "AAPL", "AAPL", "USD", None, orders=5, filled=3,
+                            notional=D(1000)),
+               RetiredTotal("s1", "U1", "ES", "ES:FUT:202403:", "USD", D(50), orders=2,
+                            filled=1, notional=D(4000))]
+    book = FakeBook([], [Pos("U1", "AAPL", D(10))], retired=retired,
+                    last_prices={"AAPL": D("101.5")}, retired_ids={("s1", "x"): "filled"})
+    gate = open_gate(refs={}, book=book)
+    acct = gate.exposure.accounts["U1"]
+    assert acct.messages == 7 and acct.executions == 4
+    assert acct.filled_notional["USD"] == D(1000) + D(4000) * 50  # the order's multiplier
+    assert gate.references.get("AAPL") == D("101.5")
+    assert gate.exposure.instruments[("U1", "AAPL")].position == D(10)
+    assert code(gate.check_new(order("x"), SESSION, T)) == C.DUPLICATE_ORDER
 
 
 # ---- reload ----------------------------------------------------------------------------------

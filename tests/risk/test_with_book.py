@@ -87,3 +87,72 @@ def test_gate_follows_the_real_book() -> None:
     apply(book, gate, placed, report(placed, "4", "4", cl=cancel.cl_ord_id), T0)
     assert inst.open_qty[1] == D(0) and gate.exposure.accounts["U1"].open_count == 0
     assert inst.position == D(100)
+
+
+def test_the_gate_follows_a_retiring_book_through_late_reports_and_a_restart() -> None:
+    """Orders finish and leave both the book and the gate; a late duplicate fill, an
+    unsolicited cancel after the fill and a bust reach the right strategy and move the
+    gate's sums by exactly their own difference; a restart rebuilds the same sums."""
+    from oms.conftest import Broker, Engine, new_order
+
+    store = MemoryStore(now=T0)
+    intents = MemoryIntentLog()
+    book = OrderBook()
+    book.add_session("s1", "A", intents)
+    book.rebuild("s1", store)
+    engine = Engine(book, store)
+    broker = Broker()
+    gate = RiskGate(RiskConfig.from_toml_table(loose()))
+    gate.rebuild(book)
+    gate.rebuild_complete()
+    gate.set_reference("AAPL", D(10))
+
+    def receive(frame: bytes) -> list[tuple[str, object]]:
+        """The router's inbound path: the book, then the gate for each event's order."""
+        events = engine.receive(frame)
+        for strategy, event in events:
+            if isinstance(event, Execution):
+                found = book.order(strategy, event.id)
+                if found is not None:
+                    gate.on_report(found, T0, event.exec_type)
+        return list(events)
+
+    orders = []
+    for n in range(3):
+        req = new_order("alpha", f"f{n}", qty=100)
+        assert gate.check_new(req, "s1", T0) is None
+        orders.append(engine.new(req))
+    for o in orders:
+        receive(broker.report(o, "0", "0"))
+        receive(broker.report(o, "2", "2", last_qty=100, last_px="10", exec_id=f"F-{o.id}"))
+    inst = gate.exposure.instruments[("U1234567", "AAPL")]
+    acct = gate.exposure.accounts["U1234567"]
+    assert inst.position == D(300) and acct.filled_notional["USD"] == D(3000)
+    book.retire_finished()
+    assert list(book.orders()) == [] and gate._orders == {}  # nothing per order is left
+    assert book.retired_ids == 3
+
+    f0, f1, f2 = orders
+    assert receive(broker.report(f0, "2", "2", last_qty=100, last_px="10",
+                                 exec_id="F-f0")) == []  # a duplicate, read back and dropped
+    (who, ev), = receive(broker.report(f1, "4", "4", cl=None, exec_id="U1"))
+    assert who == "alpha" and isinstance(ev, Execution) and ev.id == "f1"
+    assert ev.status.value == "filled"  # an unsolicited cancel after the fill changes nothing
+    (who, ev), = receive(broker.report(f2, "0", "1", trans="1", exec_id="B1", ref="F-f2",
+                                       cum=0))
+    assert who == "alpha" and isinstance(ev, Execution) and ev.exec_type.value == "bust"
+    assert inst.position == D(200) and acct.filled_notional["USD"] == D(2000)
+    assert inst.open_qty[1] == D(100) and acct.open_count == 1  # f2 works again
+    assert book.position("U1234567", "AAPL").qty == D(200)  # type: ignore[union-attr]
+
+    restarted = OrderBook()
+    restarted.add_session("s1", "A", intents)
+    restarted.rebuild("s1", store)
+    fresh = RiskGate(RiskConfig.from_toml_table(loose()))
+    fresh.rebuild(restarted)
+    fresh_inst = fresh.exposure.instruments[("U1234567", "AAPL")]
+    fresh_acct = fresh.exposure.accounts["U1234567"]
+    assert (fresh_inst.position, fresh_inst.open_qty[1]) == (D(200), D(100))
+    assert fresh_acct.filled_notional["USD"] == D(2000)
+    assert (fresh_acct.messages, fresh_acct.executions) == (3, 2)
+    assert [o.id for o in restarted.orders()] == ["f2"]

@@ -22,12 +22,30 @@ period) remembers it: a replace's `new_id` is reserved when the replace is prepa
 id that was replaced answers `Replaced`, and a refused replace's `new_id` answers
 `Rejected`. While a replace is pending, its `new_id` already names the same order.
 
+**Retirement** (issue 7: a flat engine over a million orders). An order that is
+*finished* (terminal, with no cancel or replace of ours awaiting an answer: see
+`Order.finished`) is retired: it leaves every map, and all the book keeps is its id's
+final status in `RetiredIds` (8 bytes a slot) and its share of the day's totals
+(`RetiredTotal`, read by the risk gate's rebuild). Retirement is deferred to the start
+of the book's next call, so the router can still hand the finished order to the risk
+gate (`book.order`) after the report that finished it; the gate drops its own record
+when it sees the order finished. A retired id is refused as `DUPLICATE_ID`, and a
+cancel or replace of it answers `ORDER_NOT_WORKING` with its final status, from memory.
+What needs more than that reads the order back from disk (`fixrouter.oms.recall`, the
+logged and counted slow path): a `status` query, and a report naming a retired order
+(a bust, a correction, a duplicate fill, a late cancel or its reject), which brings the
+order back as a live one so the ordinary path applies the report exactly once and
+routes it to its strategy; `Order.recalled` tells the risk gate what it had counted.
+`OrderBook(retire=False)` keeps every order, as the book always did (the scratch book
+of a read-back, and tests that compare both).
+
 **Inbound.** ``on_execution_report`` finds the order by ClOrdID(11), else OrigClOrdID(41),
-else OrderID(37) (unsolicited reports carry no ClOrdID), applies it once, and returns the
-`(strategy, event)` pairs to deliver. A report is applied once: trade reports (fills,
-busts, corrections) are keyed by ExecID(17), other reports by ExecID with their
-ExecType, OrdStatus and ClOrdID (so a broker that numbers acks loosely cannot make two
-different reports look alike). Resent reports (PossDup) are counted and dropped.
+else OrderID(37) (unsolicited reports carry no ClOrdID), else reads a retired one back,
+applies it once, and returns the `(strategy, event)` pairs to deliver. A report is
+applied once per order: trade reports (fills, busts, corrections) are keyed by
+ExecID(17), other reports by ExecID with their ExecType, OrdStatus and ClOrdID (so a
+broker that numbers acks loosely cannot make two different reports look alike), and the
+keys live on the order (`Order.seen`). Resent reports (PossDup) are counted and dropped.
 A report for an unknown order that names its OrderID, Symbol, Side and OrderQty is
 adopted as an *orphan* (strategy `ORPHAN`, id = its ClOrdID or OrderID): IB-initiated
 orders and unsolicited cancels are then tracked, their fills reach positions, and risk
@@ -39,6 +57,9 @@ CumQty never exceeds OrderQty: the excess of an over-fill is logged, counted and
 applied, to the order or to the position. Busts (ExecTransType 1) remove the fill named
 by ExecRefID(19) from the order and the position; corrections (2) replace its quantity
 and price; status reports (3) adopt the broker's terminal status and apply no fill.
+Positions keep their recent fills for exact busts (`fixrouter.oms.positions`, the fill
+window); a bust of an older fill is exact in quantity, approximate in average price,
+and counted (`Anomaly.HISTORY_EXCEEDED`).
 
 An ExecutionReport rejecting (150=8) a ClOrdID that is one of our pending cancel or
 replace requests is a refusal of that request, not of the order.
@@ -69,20 +90,32 @@ from fixrouter.events import (
     OrderStatus,
     RequestError,
 )
+from fixrouter.oms import recall
 from fixrouter.oms.clordid import ClOrdIdError, ClOrdIdGenerator
 from fixrouter.oms.counters import Anomaly, AnomalyCounter
 from fixrouter.oms.intents import (
     Intent,
+    IntentKind,
     IntentLogError,
     IntentSink,
     encode_cancel,
     encode_failed,
     encode_new,
     encode_replace,
+    find_cl,
 )
 from fixrouter.oms.order import ORPHAN, CancelIntent, Order, ReplaceIntent
-from fixrouter.oms.positions import ZERO, Fill, Position, PositionView, order_instrument
+from fixrouter.oms.positions import (
+    FILL_WINDOW,
+    ZERO,
+    Fill,
+    FillWindow,
+    Position,
+    PositionView,
+    order_instrument,
+)
 from fixrouter.oms.recovery import replay
+from fixrouter.oms.retired import RetiredIds, RetiredTotal
 from fixrouter.oms.states import (
     EXEC_TYPE_TRIGGER,
     ORD_STATUS,
@@ -95,6 +128,7 @@ from fixrouter.oms.states import (
 from fixrouter.oms.wire import WireValueError, decimal, new_order_from_fix
 from fixrouter.requests import CancelOrder, NewOrder, ReplaceOrder, Side
 from fixrouter.store import MessageStore
+from fixrouter.store.base import SearchableStore
 
 log = logging.getLogger("fixrouter.oms")
 
@@ -120,6 +154,7 @@ _REJECTED = OrderStatus.REJECTED
 _WORKING = Target.WORKING
 _BROKER = Target.BROKER
 _SIGN = {Side.BUY: 1, Side.SELL: -1, Side.SHORT: -1}
+_NAMING = frozenset({IntentKind.NEW, IntentKind.REPLACE})  # intents that name an order
 
 
 class OmsError(FixRouterError):
@@ -127,30 +162,44 @@ class OmsError(FixRouterError):
 
 
 class _Session:
-    __slots__ = ("ids", "intents", "name", "rebuilt")
+    __slots__ = ("ids", "intents", "name", "rebuilt", "searchable")
 
     def __init__(self, name: str, ids: ClOrdIdGenerator, intents: IntentSink) -> None:
         self.name = name
         self.ids = ids
         self.intents = intents
         self.rebuilt = False
+        self.searchable: SearchableStore | None = None  # the journal, set by rebuild
+
+
+TotalKey = tuple[str, str, str, str, str, Decimal | None]
 
 
 class OrderBook:
-    """All orders, fills and positions of the engine. See the module docstring."""
+    """All orders, fills and positions of the engine. See the module docstring.
 
-    def __init__(self) -> None:
+    `retire`: retire finished orders (the engine's book); False keeps every order in
+    memory. `fill_window`: fills kept for exact busts (`positions.FILL_WINDOW`).
+    """
+
+    def __init__(self, *, retire: bool = True, fill_window: int = FILL_WINDOW) -> None:
         self._sessions: dict[str, _Session] = {}
         self._default: _Session | None = None
         self._ready = False
+        self._retiring = retire
         self._ids: dict[str, dict[str, Order | OrderState]] = {}
         self._by_cl: dict[str, Order] = {}
         self._by_order_id: dict[str, Order] = {}
         self._open: dict[Order, None] = {}  # insertion-ordered set of working orders
-        self._seen: set[bytes] = set()
-        self._fills: dict[str, Fill] = {}
         self._positions: dict[tuple[str, str], Position] = {}
+        self._window = FillWindow(fill_window)
         self._early_intents: dict[str, Intent] = {}  # from earlier journal periods
+        self._search_intents = retire  # look unknown ClOrdIDs up in the intent log
+        self._retired = RetiredIds()
+        self._finished: list[Order] = []  # finished since the last call: retired next
+        self._totals: dict[TotalKey, RetiredTotal] = {}
+        self._last_px: dict[str, Decimal] = {}  # instrument -> avg px of its last retired
+        self._history_end: int | None = None  # set by a replay: where a read-back stops
         self.counters = AnomalyCounter()
 
     # -- sessions and readiness ------------------------------------------------------------
@@ -192,7 +241,10 @@ class OrderBook:
         sess = self._session(session)
         if sess.rebuilt:
             raise OmsError(f"session {session!r} was already rebuilt")
+        sess.searchable = store if isinstance(store, SearchableStore) else None
         events = replay(self, sess, store)
+        if self._finished:
+            self.retire_finished()
         sess.rebuilt = True
         self._ready = all(s.rebuilt for s in self._sessions.values())
         log.info("session %s rebuilt: %d open orders in the book", session, len(self._open))
@@ -214,12 +266,14 @@ class OrderBook:
         `session` defaults to the first session added. The caller sends the order, then
         calls `sent` (or `send_failed`).
         """
+        if self._finished:
+            self.retire_finished()
         if not self._ready:
             return RequestError(ErrorCode.ENGINE_UNAVAILABLE, _NOT_READY, req.id)
         ids = self._ids.get(req.strategy)
         if ids is None:
             ids = self._ids[req.strategy] = {}
-        elif req.id in ids:
+        if req.id in ids or self._retired.get(req.strategy, req.id) is not None:
             return RequestError(
                 ErrorCode.DUPLICATE_ID, f"id {req.id!r} was already used today", req.id
             )
@@ -238,6 +292,20 @@ class OrderBook:
         self._open[order] = None
         return order
 
+    def id_used(self, strategy: str, order_id: str) -> bool:
+        """Whether the strategy's id names an order, live or finished, today."""
+        ids = self._ids.get(strategy)
+        if ids is not None and order_id in ids:
+            return True
+        return self._retired.get(strategy, order_id) is not None
+
+    def retired_status(self, strategy: str, order_id: str) -> OrderStatus | None:
+        """The final status of a retired id that no live order holds, else None."""
+        ids = self._ids.get(strategy)
+        if ids is not None and order_id in ids:
+            return None
+        return self._retired.get(strategy, order_id)
+
     def sent(self, item: Prepared) -> Accepted | None:
         """The prepared message is journaled and on its way. A new order gets `Accepted`;
         cancels and replaces are answered by the broker's reports."""
@@ -251,6 +319,8 @@ class OrderBook:
         A new order becomes Rejected (`Denied` to the strategy, which never saw it
         accepted); a cancel or replace is withdrawn (`CancelRejected`).
         """
+        if self._finished:
+            self.retire_finished()
         sess = self._sessions.get(item.session)
         if sess is not None:
             try:
@@ -274,6 +344,8 @@ class OrderBook:
 
     def prepare_cancel(self, req: CancelOrder, now: float) -> CancelIntent | RequestError:
         """Allocate the cancel's ClOrdID and write its intent; the order is PendingCancel."""
+        if self._finished:
+            self.retire_finished()
         found = self._working(req.strategy, req.id)
         if isinstance(found, RequestError):
             return found
@@ -304,6 +376,8 @@ class OrderBook:
         (`DUPLICATE_ID`), a quantity not above what is filled or a replace that changes
         nothing (`BAD_VALUE`).
         """
+        if self._finished:
+            self.retire_finished()
         found = self._working(req.strategy, req.id)
         if isinstance(found, RequestError):
             return found
@@ -317,7 +391,7 @@ class OrderBook:
                 "wait for its answer",
                 req.id,
             )
-        if req.new_id in self._ids[req.strategy]:
+        if self.id_used(req.strategy, req.new_id):
             return RequestError(
                 ErrorCode.DUPLICATE_ID, f"new_id {req.new_id!r} was already used today", req.id
             )
@@ -352,6 +426,10 @@ class OrderBook:
         ids = self._ids.get(strategy)
         entry = None if ids is None else ids.get(order_id)
         if entry is None:
+            retired = self._retired.get(strategy, order_id)
+            if retired is not None:
+                return RequestError(ErrorCode.ORDER_NOT_WORKING,
+                                    f"order {order_id!r} is {retired.value}", order_id)
             return RequestError(ErrorCode.UNKNOWN_ORDER, f"no order with id {order_id!r}",
                                 order_id)
         if isinstance(entry, OrderState):
@@ -373,24 +451,138 @@ class OrderBook:
         self._by_cl[order.cl_ord_id] = order
         if order.status not in TERMINAL:
             self._open[order] = None
+        elif order.finished:
+            self._finish(order)
 
     def _register_cancel(self, intent: CancelIntent, replaying: bool = False) -> None:
         order = intent.order
         order.pending_cancel = intent
-        self._by_cl[intent.cl_ord_id] = order
+        self._link(order, intent.cl_ord_id)
         if not (replaying and order.status in TERMINAL):
             self._transition(order, Trigger.CANCEL_SENT)
 
     def _register_replace(self, intent: ReplaceIntent, replaying: bool = False) -> None:
         order = intent.order
         order.pending_replace = intent
-        self._by_cl[intent.cl_ord_id] = order
+        self._link(order, intent.cl_ord_id)
         self._ids[order.strategy][intent.new_id] = order
         if not (replaying and order.status in TERMINAL):
             self._transition(order, Trigger.REPLACE_SENT)
 
-    def _retire(self, strategy: str, state: OrderState) -> None:
-        self._ids.setdefault(strategy, {})[state.id] = state
+    def _link(self, order: Order, cl: str) -> None:
+        self._by_cl[cl] = order
+        order.cls.append(cl)
+
+    def _id_taken(self, strategy: str, order_id: str) -> bool:
+        """Recovery's check: the id names a live order, a retired one or an old state."""
+        return self.id_used(strategy, order_id)
+
+    def _remember(self, strategy: str, state: OrderState) -> None:
+        """An id that no longer names a live order: replaced away, or a refused replace's
+        new id. The retiring book keeps its status only (a `status` query reads the
+        rest back); the other keeps the whole state."""
+        if self._retiring:
+            ids = self._ids.get(strategy)
+            if ids is not None:
+                ids.pop(state.id, None)
+            self._retired.put(strategy, state.id, state.status)
+        else:
+            self._ids.setdefault(strategy, {})[state.id] = state
+
+    # -- retirement --------------------------------------------------------------------------
+
+    def _finish(self, order: Order) -> None:
+        """Queue a finished order for retirement at the start of the next call."""
+        if self._retiring and not order.queued:
+            order.queued = True
+            self._finished.append(order)
+
+    def retire_finished(self) -> None:
+        """Retire the orders that finished since the last call (every call of the book
+        starts with this; the router's gate sync happens in between)."""
+        finished = self._finished
+        self._finished = []
+        for order in finished:
+            order.queued = False
+            if order.finished:
+                self._retire(order)
+
+    def _retire(self, order: Order) -> None:
+        """Drop a finished order from every map; keep its id's status and its totals."""
+        strategy = order.strategy
+        ids = self._ids.get(strategy)
+        if ids is not None and ids.get(order.id) is order:
+            del ids[order.id]
+        by_cl = self._by_cl
+        for cl in order.cls:
+            if by_cl.get(cl) is order:
+                del by_cl[cl]
+        oid = order.order_id
+        if oid and self._by_order_id.get(oid) is order:
+            del self._by_order_id[oid]
+        self._open.pop(order, None)
+        self._retired.put(strategy, order.id, order.status)
+        self._total(order, 1)
+
+    def _total(self, order: Order, sign: int) -> None:
+        """Add (1) or take back (-1) a retired order's share of the day's totals."""
+        req = order.req
+        derivative = req.derivative
+        instrument = req.symbol if derivative is None else order_instrument(req)
+        key = (order.strategy, req.account or "", req.symbol, instrument, req.currency,
+               None if derivative is None else derivative.multiplier)
+        total = self._totals.get(key)
+        if total is None:
+            total = self._totals[key] = RetiredTotal(*key)
+        total.orders += sign
+        cum = order.cum_qty
+        if cum:
+            total.filled += sign
+            total.notional += order.notional if sign > 0 else -order.notional
+            if sign > 0 and order.notional > 0:
+                self._last_px[instrument] = order.notional / cum
+
+    def _resurrect(self, order: Order) -> None:
+        """File an order read back from disk as a live one again (see `recall`)."""
+        order.recalled = (order.cum_qty, order.notional)
+        order.position = None  # the scratch book's; bound again at its next fill
+        order.queued = False
+        self._total(order, -1)
+        ids = self._ids.setdefault(order.strategy, {})
+        ids[order.id] = order
+        pr = order.pending_replace
+        if pr is not None:
+            ids[pr.new_id] = order
+        for cl in order.cls:
+            self._by_cl[cl] = order
+        if order.order_id:
+            self._by_order_id[order.order_id] = order
+        if order.status not in TERMINAL:
+            self._open[order] = None
+        elif order.finished:
+            self._finish(order)
+
+    def _scratch(self, sess: _Session) -> OrderBook:
+        """A non-retiring book holding only `sess`, ready, to replay one order into."""
+        scratch = OrderBook(retire=False, fill_window=self._window.capacity)
+        scratch.add_session(sess.name, sess.ids.prefix, sess.intents)
+        scratch._sessions[sess.name].rebuilt = True
+        scratch._ready = True
+        scratch._search_intents = True
+        return scratch
+
+    def retired_totals(self) -> list[RetiredTotal]:
+        """The day's totals of the retired orders (for the risk gate's rebuild)."""
+        return [t for t in self._totals.values() if t.orders]
+
+    def last_prices(self) -> dict[str, Decimal]:
+        """Average price of the last retired order with fills, per instrument."""
+        return dict(self._last_px)
+
+    @property
+    def retired_ids(self) -> int:
+        """Ids held in the compact form (finished orders, replaced and refused ids)."""
+        return len(self._retired)
 
     # -- the state machine ----------------------------------------------------------------
 
@@ -402,6 +594,8 @@ class OrderBook:
             self.counters.inc(Anomaly.ILLEGAL_TRANSITION)
             log.warning("illegal transition for %s/%s (%s): %s on %s; status kept",
                         order.strategy, order.id, order.cl_ord_id, trigger.name, old.value)
+            if order.finished:  # e.g. our cancel's answer came after the fill
+                self._finish(order)
             return False
         if cell is _WORKING:
             new = self._derive(order)
@@ -418,6 +612,8 @@ class OrderBook:
         if new in TERMINAL:
             if old not in TERMINAL:
                 self._open.pop(order, None)
+            if order.pending_cancel is None and order.pending_replace is None:
+                self._finish(order)
         elif old in TERMINAL:
             self._open[order] = None
         return True
@@ -441,7 +637,7 @@ class OrderBook:
         if msg_type == _ER:
             return self.on_execution_report(msg, session)
         if msg_type == _CANCEL_REJECT:
-            return self.on_cancel_reject(msg)
+            return self.on_cancel_reject(msg, session)
         return []
 
     def on_execution_report(self, msg: FixMessage, session: str = "") -> Routed:
@@ -450,6 +646,8 @@ class OrderBook:
         `session` is the FIX session it arrived on (used only to file orphans).
         Never raises on bad content: it is logged and counted.
         """
+        if self._finished:
+            self.retire_finished()
         idx = msg.index
         exec_id_b = idx.get(b"17")
         if exec_id_b is None:
@@ -469,16 +667,22 @@ class OrderBook:
             key = exec_id_b
         else:
             key = b"\x01".join((exec_id_b, trans, exec_type, ord_status or b"", cl_b or b""))
-        if key in self._seen:
+        order = self._locate(idx)
+        if order is None:
+            order = self._read_back(msg, session)
+            if order is None:
+                order = self._adopt(msg, session)
+                if order is None:
+                    return []
+        seen = order.seen
+        if seen is None:
+            order.seen = {key}
+        elif key in seen:
             self.counters.inc(Anomaly.DUPLICATE_REPORT)
             log.debug("duplicate report %r ignored", exec_id_b)
             return []
-        self._seen.add(key)
-        order = self._locate(idx)
-        if order is None:
-            order = self._adopt(msg, session)
-            if order is None:
-                return []
+        else:
+            seen.add(key)
         oid = idx.get(b"37")
         if oid and not order.order_id:
             order.order_id = oid.decode("latin-1")
@@ -538,11 +742,15 @@ class OrderBook:
         return [(order.strategy,
                  self._execution(order, trigger, exec_id, last_qty, last_px, reason))]
 
-    def on_cancel_reject(self, msg: FixMessage) -> Routed:
+    def on_cancel_reject(self, msg: FixMessage, session: str = "") -> Routed:
         """Apply an OrderCancelReject: the cancel or replace named by ClOrdID(11) failed."""
+        if self._finished:
+            self.retire_finished()
         cl_b = msg.get(11)
         cl = cl_b.decode("latin-1") if cl_b else ""
         order = self._by_cl.get(cl)
+        if order is None and cl:
+            order = self._read_back(msg, session)
         text_b = msg.get(58)
         if text_b:
             reason = text_b.decode("latin-1")
@@ -566,7 +774,7 @@ class OrderBook:
 
     def _replace_refused(self, order: Order, intent: ReplaceIntent, reason: str) -> Routed:
         order.pending_replace = None
-        self._retire(order.strategy, OrderState(
+        self._remember(order.strategy, OrderState(
             id=intent.new_id, cl_ord_id=intent.cl_ord_id, symbol=order.req.symbol,
             side=order.req.side.value, status=_REJECTED, qty=intent.qty, cum_qty=ZERO,
             leaves_qty=ZERO, avg_px=ZERO, price=intent.price,
@@ -576,7 +784,7 @@ class OrderBook:
                  CancelRejected(order.id, f"replace to {intent.new_id!r} rejected: {reason}"))]
 
     def _apply_replace(self, order: Order, intent: ReplaceIntent) -> None:
-        self._retire(order.strategy, OrderState(
+        self._remember(order.strategy, OrderState(
             id=order.id, cl_ord_id=order.cl_ord_id, symbol=order.req.symbol,
             side=order.req.side.value, status=_REPLACED, qty=order.qty,
             cum_qty=order.cum_qty, leaves_qty=ZERO, avg_px=order.avg_px, price=order.price,
@@ -602,6 +810,21 @@ class OrderBook:
         oid = idx.get(b"37")
         return self._by_order_id.get(oid.decode("latin-1")) if oid else None
 
+    def _read_back(self, msg: FixMessage, session: str) -> Order | None:
+        """The retired order a report names, read back from disk and live again; None if
+        the book does not retire or no retired order is found (`fixrouter.oms.recall`)."""
+        if not self._retiring:
+            return None
+        found = recall.for_report(self, msg, session)
+        if found is None:
+            return None
+        order = found.order
+        by_cl = self._by_cl
+        if any(cl in by_cl for cl in order.cls):
+            return None  # the order is live: the report was not about a retired one
+        self._resurrect(order)
+        return order
+
     def _adopt(self, msg: FixMessage, session: str) -> Order | None:
         """File a report's unknown order as an orphan (or under the strategy that an
         earlier journal period's intent names), so it is tracked from now on."""
@@ -612,14 +835,23 @@ class OrderBook:
             log.warning("report %r for an unknown order without OrderID: ignored", msg)
             return None
         intent = self._early_intents.get(cl or "")
+        if intent is None and cl and self._search_intents:
+            sess = recall.session_of(self, cl)
+            if sess is not None:
+                try:
+                    intent = find_cl(sess.intents, cl)
+                except IntentLogError as exc:
+                    log.error("report for %s: the intent log cannot be read: %s", cl, exc)
+                if intent is not None and intent.kind not in _NAMING:
+                    intent = None
         strategy, order_id = ORPHAN, cl or oid
         if intent is not None:
             strategy, order_id = intent.strategy, intent.id
         ids = self._ids.setdefault(strategy, {})
-        if order_id in ids:
+        if self.id_used(strategy, order_id):
             strategy, order_id = ORPHAN, cl or oid
             ids = self._ids.setdefault(strategy, {})
-            if order_id in ids:
+            if self.id_used(strategy, order_id):
                 order_id = f"{order_id}/{oid}"
         try:
             req = new_order_from_fix(msg, strategy, order_id)
@@ -651,8 +883,12 @@ class OrderBook:
             log.error("over-fill on %s/%s (%s): %s more with %s open; applying %s",
                       order.strategy, order.id, exec_id, qty, room, max(room, ZERO))
             qty = room if room > 0 else ZERO
-        fill = Fill(exec_id, order, _SIGN[order.req.side], qty, px)
-        self._fills[exec_id] = fill
+        fill = Fill(exec_id, _SIGN[order.req.side], qty, px)
+        fills = order.fills
+        if fills is None:
+            order.fills = {exec_id: fill}
+        else:
+            fills[exec_id] = fill
         order.cum_qty += qty
         order.notional += qty * px
         position = order.position
@@ -666,14 +902,15 @@ class OrderBook:
         key = (order.req.account or "", order_instrument(order.req))
         position = self._positions.get(key)
         if position is None:
-            position = self._positions[key] = Position(*key)
+            position = self._positions[key] = Position(*key, self._window)
         order.position = position
         return position
 
     def _referenced_fill(self, order: Order, msg: FixMessage) -> Fill | None:
         ref = msg.get_str(19)
-        fill = self._fills.get(ref or "")
-        if fill is None or fill.busted or fill.order is not order:
+        fills = order.fills
+        fill = None if fills is None else fills.get(ref or "")
+        if fill is None or fill.busted:
             self.counters.inc(Anomaly.UNKNOWN_EXEC_REF)
             log.warning("%s/%s: ExecRefID %r names no standing fill of this order",
                         order.strategy, order.id, ref)
@@ -687,8 +924,10 @@ class OrderBook:
         fill.busted = True
         order.cum_qty -= fill.qty
         order.notional -= fill.qty * fill.px
-        if order.position is not None:
-            order.position.recompute()
+        if fill.qty:
+            position = order.position or self._position_for(order)
+            if not position.bust(fill):
+                self._beyond_history(order, "bust", fill)
         return fill.qty, fill.px
 
     def _correct(self, order: Order, msg: FixMessage, exec_id: str) -> tuple[Decimal, Decimal]:
@@ -705,12 +944,22 @@ class OrderBook:
             qty = max(room, ZERO)
         order.cum_qty += qty - fill.qty
         order.notional += qty * px - fill.qty * fill.px
+        old_qty, old_px = fill.qty, fill.px
         fill.qty = qty
         fill.px = px
-        self._fills[exec_id] = fill  # a later bust may name the correction instead
-        if order.position is not None:  # bound when the corrected fill was applied
-            order.position.recompute()
+        fills = order.fills
+        assert fills is not None  # the corrected fill is in it
+        fills[exec_id] = fill  # a later bust may name the correction instead
+        position = order.position or self._position_for(order)
+        if not position.correct(fill, old_qty, old_px):
+            self._beyond_history(order, "correction", fill)
         return qty, px
+
+    def _beyond_history(self, order: Order, what: str, fill: Fill) -> None:
+        self.counters.inc(Anomaly.HISTORY_EXCEEDED)
+        log.warning("%s of fill %s on %s/%s: the fill is older than the position's kept "
+                    "history; quantity exact, average price and realized P&L adjusted at "
+                    "the fill's price", what, fill.exec_id, order.strategy, order.id)
 
     def _execution(self, order: Order, trigger: Trigger, exec_id: str, last_qty: Decimal,
                    last_px: Decimal, reason: str | None) -> Execution:
@@ -740,8 +989,17 @@ class OrderBook:
         ids = self._ids.get(strategy)
         entry = None if ids is None else ids.get(order_id)
         if entry is None:
-            return RequestError(ErrorCode.UNKNOWN_ORDER, f"no order with id {order_id!r}",
-                                order_id)
+            retired = self._retired.get(strategy, order_id)
+            if retired is None:
+                return RequestError(ErrorCode.UNKNOWN_ORDER, f"no order with id {order_id!r}",
+                                    order_id)
+            state = recall.for_status(self, strategy, order_id, retired)
+            if state is None:
+                return RequestError(
+                    ErrorCode.ENGINE_UNAVAILABLE,
+                    f"order {order_id!r} is {retired.value}; its details could not be read "
+                    "back from the journal", order_id)
+            return state
         if isinstance(entry, OrderState):
             return entry
         if entry.id == order_id:
@@ -772,7 +1030,8 @@ class OrderBook:
         return self._open.keys()
 
     def order(self, strategy: str, order_id: str) -> Order | None:
-        """The live order a strategy's id names (None if unknown or retired)."""
+        """The live order a strategy's id names (None if unknown or retired). An order
+        that finished in the last call is still found, until the next call retires it."""
         ids = self._ids.get(strategy)
         entry = None if ids is None else ids.get(order_id)
         return entry if isinstance(entry, Order) else None
@@ -787,7 +1046,8 @@ class OrderBook:
         return [p.view() for p in self._positions.values()]
 
     def orders(self) -> Iterable[Order]:
-        """Every order the book knows (live and done), once each."""
+        """Every order the book holds, once each: the live ones (and, with `retire=False`,
+        the done ones too). Retired orders are in `retired_totals`."""
         seen: dict[Order, None] = dict.fromkeys(self._by_cl.values())
         for ids in self._ids.values():
             for entry in ids.values():

@@ -39,6 +39,12 @@ class Anomaly(enum.IntEnum):
     """An intent log that ended in a partial line (cut short by a crash)."""
     GARBLED_JOURNAL_MESSAGE = 12
     """A journaled FIX message that no longer decodes (skipped at recovery)."""
+    RECALLED = 13
+    """A finished order read back from the journal (a late report or a `status` query):
+    the slow path of retirement, a search of the session's files."""
+    HISTORY_EXCEEDED = 14
+    """A bust or correction of a fill older than the positions' kept history: quantity
+    exact, average price and realized P&L adjusted at the fill's price."""
 
 
 class AnomalyCounter:

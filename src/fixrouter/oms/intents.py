@@ -33,6 +33,14 @@ for that order; it becomes an orphan).
 the router must also ``sync()`` this log in the same group commit before releasing the
 FIX bytes, or a power loss may keep a sent order's FIX record but lose its intent.
 
+**Reading back.** The records read at opening are handed over once (`records()`, for the
+restart) and not kept: the log is the book's memory of finished orders, read when it is
+needed. `find(needle)` yields the records whose line holds a byte string, newest first,
+found with ``mmap.rfind`` over the file (`find_cl` and `find_id` build the needles), so
+"which strategy order was ClOrdID X" costs a search back to X's record, not a parse of
+the whole day. Only what this process can read is searched: records written before the
+file was opened and everything written since.
+
 `MemoryIntentLog` keeps the same lines in a list, for tests and benchmarks.
 """
 
@@ -41,7 +49,9 @@ from __future__ import annotations
 import enum
 import fcntl
 import logging
+import mmap
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -164,6 +174,16 @@ def decode_line(line: bytes) -> Intent:
     raise IntentFormatError(f"unknown record kind {kind!r} with {len(rec)} fields")
 
 
+def cl_needle(cl_ord_id: str) -> bytes:
+    """What a line holding ClOrdID `cl_ord_id` (as its own or as the OrigClOrdID) has."""
+    return b'"' + cl_ord_id.encode("latin-1") + b'"'
+
+
+def id_needle(strategy: str, order_id: str) -> bytes:
+    """What a new order's or a replace's line naming (strategy, id) holds."""
+    return _dumps(strategy) + b"," + _dumps(order_id)
+
+
 def decode_lines(data: bytes, where: str) -> tuple[list[Intent], int]:
     """Parse complete lines; return the records and how many lines were corrupt."""
     intents: list[Intent] = []
@@ -194,6 +214,27 @@ class IntentSink(Protocol):
         """The records that were durable when the log was opened (memory: all so far)."""
         ...
 
+    def find(self, needle: bytes) -> Iterator[Intent]:
+        """Readable records whose line holds `needle`, newest first."""
+        ...
+
+
+def find_cl(sink: IntentSink, cl_ord_id: str) -> Intent | None:
+    """The record that allocated ClOrdID `cl_ord_id`, or None."""
+    for intent in sink.find(cl_needle(cl_ord_id)):
+        if intent.cl_ord_id == cl_ord_id and intent.kind is not IntentKind.FAILED:
+            return intent
+    return None
+
+
+def find_id(sink: IntentSink, strategy: str, order_id: str) -> Intent | None:
+    """The latest new order or replace that gave (strategy, id) to an order, or None."""
+    for intent in sink.find(id_needle(strategy, order_id)):
+        if (intent.kind in (IntentKind.NEW, IntentKind.REPLACE)
+                and intent.strategy == strategy and intent.id == order_id):
+            return intent
+    return None
+
 
 class IntentLog:
     """The file-backed intent log of one session. See the module docstring.
@@ -202,6 +243,7 @@ class IntentLog:
     """
 
     __slots__ = ("_fd", "_records", "_size", "corrupt", "path", "torn")
+    _records: list[Intent] | None
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
@@ -241,7 +283,44 @@ class IntentLog:
         return records
 
     def records(self) -> list[Intent]:
-        return list(self._records)
+        """The records read at opening. Handed over, not kept: a second call reads them
+        from the file again."""
+        records = self._records
+        self._records = None
+        if records is not None:
+            return records
+        data = os.pread(self._fd, self._size, 0)
+        return decode_lines(data[:data.rfind(b"\n") + 1], str(self.path))[0]
+
+    def find(self, needle: bytes) -> Iterator[Intent]:
+        """See `IntentSink.find`. Raises IntentLogError if the file cannot be read."""
+        size = self._size
+        if size <= 0 or self._fd < 0:
+            return
+        try:
+            mm = mmap.mmap(self._fd, size, access=mmap.ACCESS_READ)
+        except (OSError, ValueError) as exc:
+            raise IntentLogError(f"cannot read {self.path}: {exc}") from exc
+        try:
+            end = size
+            while True:
+                hit = mm.rfind(needle, 0, end)
+                if hit < 0:
+                    return
+                start = mm.rfind(b"\n", 0, hit) + 1
+                stop = mm.find(b"\n", hit)
+                end = start
+                if stop < 0:
+                    continue
+                try:
+                    intent = decode_line(mm[start:stop])
+                except IntentFormatError:
+                    continue
+                yield intent
+                if end == 0:
+                    return
+        finally:
+            mm.close()
 
     def write(self, line: bytes) -> None:
         """Append one encoded record (one write(2)). Raises IntentLogError."""
@@ -296,3 +375,11 @@ class MemoryIntentLog:
     def records(self) -> list[Intent]:
         records, self.corrupt = decode_lines(b"".join(self.lines), "memory")
         return records
+
+    def find(self, needle: bytes) -> Iterator[Intent]:
+        for line in reversed(self.lines):
+            if needle in line:
+                try:
+                    yield decode_line(line.rstrip(b"\n"))
+                except IntentFormatError:
+                    continue

@@ -15,6 +15,13 @@ id is retired: asked about, it reports `Replaced` as it stood at that moment. If
 broker refuses the replace, the new id reports `Rejected` and the order carries on
 unchanged. At most one cancel and one replace are outstanding per order.
 
+An order is *finished* once it is terminal with no cancel or replace of ours still
+waiting for an answer: nothing but a late report (a bust, a correction, a duplicate) can
+concern it any more, and the order book retires it to a compact form (see
+`fixrouter.oms.book`). While it lives, it carries what applying reports exactly once
+needs: `seen` (the keys of the reports applied), `fills` (its fills by ExecID, for busts
+and corrections) and `cls` (every ClOrdID the book filed it under).
+
 Orders are mutable and owned by the `OrderBook`; everyone else reads them. `req` is the
 `NewOrder` it was created from (for a recovered order, rebuilt from the journaled
 NewOrderSingle). The order itself satisfies the dialect's `Terms` protocol with its
@@ -28,7 +35,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from fixrouter.events import OrderState, OrderStatus
-from fixrouter.oms.positions import ZERO, Position
+from fixrouter.oms.positions import ZERO, Fill, Position
 from fixrouter.oms.states import TERMINAL
 from fixrouter.requests import (
     Capacity,
@@ -75,9 +82,10 @@ class Order:
     """The book's record of one order. Read-only outside the order book."""
 
     __slots__ = (
-        "acknowledged", "cl_ord_id", "cum_qty", "id", "notional", "order_id",
-        "pending_cancel", "pending_replace", "position", "price", "qty", "req",
-        "session", "status", "stop_price", "strategy", "text", "tif",
+        "acknowledged", "cl_ord_id", "cls", "cum_qty", "fills", "id", "notional",
+        "order_id", "pending_cancel", "pending_replace", "position", "price", "qty",
+        "queued", "recalled", "req", "seen", "session", "status", "stop_price",
+        "strategy", "text", "tif",
     )  # fmt: skip
 
     def __init__(self, req: NewOrder, session: str, cl_ord_id: str) -> None:
@@ -99,6 +107,13 @@ class Order:
         self.pending_replace: ReplaceIntent | None = None
         self.position: Position | None = None  # bound at the first fill
         self.text = ""  # the broker's last Text(58) on a reject, or our own reason
+        self.cls: list[str] = [cl_ord_id] if cl_ord_id else []
+        self.seen: set[bytes] | None = None  # keys of the reports applied (book.py)
+        self.fills: dict[str, Fill] | None = None  # by ExecID, corrections' included
+        self.queued = False  # finished, waiting in the book's retirement queue
+        self.recalled: tuple[Decimal, Decimal] | None = None
+        """(cum_qty, notional) when the book read the order back from the journal for a
+        late report, before applying it: what the risk gate had counted already."""
 
     # The order's current terms, as `fixrouter.dialect.Terms`: what never changes comes
     # from the request; quantity, prices and time in force are the fields above, which a
@@ -160,6 +175,12 @@ class Order:
     @property
     def is_working(self) -> bool:
         return self.status not in TERMINAL
+
+    @property
+    def finished(self) -> bool:
+        """Terminal, with no cancel or replace of ours waiting for an answer."""
+        return (self.status in TERMINAL and self.pending_cancel is None
+                and self.pending_replace is None)
 
     @property
     def leaves_qty(self) -> Decimal:

@@ -11,14 +11,16 @@ Three inputs, all written before anything left the process:
 * the journal's inbound application messages (`iter_inbound`): ExecutionReports and
   OrderCancelRejects, in arrival order.
 
-The store yields outbound and inbound separately, so the replay merges them by
-causality: requests are applied in their own order, and an inbound message that names a
+Both journals (`JournalStore`, `MemoryStore`) are a `SearchableStore` and yield their
+messages both ways in the order they were saved (`iter_messages`): one thread journals
+a request before sending it and a report before delivering it, so that is the order
+things happened, and the replay applies each message at its place, holding none of
+them. A store that only yields the two directions separately is merged by causality
+instead: requests are applied in their own order, and an inbound message that names a
 ClOrdID (11) or OrigClOrdID (41) of a request not yet applied first applies every request
-up to that one. A request is therefore always applied before any answer to it, and as
-late as the answers allow. The state machine's derived WORKING status makes the
-remaining freedom harmless (a fill applied before or after a pending cancel ends in the
-same state). Requests still unapplied after the last inbound message were sent and never
-answered: they are applied at the end (the order stays PendingCancel, say).
+up to that one (a request always before any answer to it, as late as the answers
+allow); requests still unapplied after the last inbound message were sent and never
+answered, and are applied at the end.
 
 Reports go through the same `OrderBook.on_message` as live ones (events discarded), so
 dedupe, over-fill guards, busts and positions behave identically. Then:
@@ -31,12 +33,19 @@ dedupe, over-fill guards, busts and positions behave identically. Then:
   cancel or replace is owed a `CancelRejected`. Refusals the strategy was already told
   about (``X``) owe nothing;
 * intents from earlier journal periods whose request is not in this journal are kept
-  aside: if a report for that ClOrdID arrives later (a GTC order across a sequence
-  reset), the order is filed under the right strategy instead of as an orphan;
+  aside (a retiring book looks them up in the intent log instead, when needed): if a
+  report for that ClOrdID arrives later (a GTC order across a sequence reset), the
+  order is filed under the right strategy instead of as an orphan;
 * a journaled request without an intent (only possible after a power loss in ``fsync``
   mode if the intent log was not synced with the journal) is tracked under `ORPHAN`;
 * every ClOrdID seen, in either file, is fed to the session's generator, so none is
   ever allocated again.
+
+Orders finish during the replay as they did live, and a retiring book retires them as
+it goes (`fixrouter.oms.book`), so a restart holds no more than the live engine did; a
+report in the journal about an order already retired is read back like a live one
+(`fixrouter.oms.recall`, bounded by the report's own place in the journal).
+`apply_request` is also what the read-back replays an order's requests with.
 """
 
 from __future__ import annotations
@@ -48,12 +57,13 @@ from fixrouter.codec import FixMessage, decode_frame
 from fixrouter.errors import GarbledMessageError
 from fixrouter.events import CancelRejected, Denied, ErrorCode, Event, OrderState, OrderStatus
 from fixrouter.oms.counters import Anomaly
-from fixrouter.oms.intents import Intent, IntentKind
+from fixrouter.oms.intents import Intent, IntentKind, find_cl
 from fixrouter.oms.order import ORPHAN, CancelIntent, Order, ReplaceIntent
 from fixrouter.oms.positions import ZERO
 from fixrouter.oms.wire import TIF, WireValueError, decimal, new_order_from_fix
 from fixrouter.requests import NewOrder, OrderType, Side
 from fixrouter.store import MessageStore
+from fixrouter.store.base import SearchableStore
 
 if TYPE_CHECKING:
     from fixrouter.oms.book import OrderBook, _Session
@@ -85,6 +95,58 @@ def replay(book: OrderBook, sess: _Session, store: MessageStore) -> list[tuple[s
         else:
             intents[intent.cl_ord_id] = intent
 
+    if isinstance(store, SearchableStore):
+        requests, reports = _in_order(book, sess, store, intents)
+    else:
+        requests, reports = _merged(book, sess, store, intents)
+
+    # What is left in `intents` never reached this journal.
+    owed: list[tuple[str, Event]] = []
+    creation = store.creation_time
+    for cl, intent in intents.items():
+        if intent.ts < creation:
+            if not book._search_intents:
+                book._early_intents[cl] = intent
+            continue
+        owed.extend(_not_sent(book, sess, intent, failed.get(cl), intents))
+    log.info("session %s: replayed %d requests and %d reports; %d events owed",
+             sess.name, requests, reports, len(owed))
+    return owed
+
+
+def _in_order(book: OrderBook, sess: _Session, store: SearchableStore,
+              intents: dict[str, Intent]) -> tuple[int, int]:
+    """Apply every journaled request and report in file order; the intents of the
+    requests applied leave `intents`. Returns (requests, reports) applied."""
+    requests = reports = 0
+    try:
+        for found in store.iter_messages():
+            if found.outbound:
+                msg = _decode(book, found.data, "outbound")
+                if msg is None or msg.msg_type not in _REQUEST_TYPES:
+                    continue
+                cl = msg.get_str(11)
+                if cl is None:
+                    continue
+                sess.ids.observe(cl)
+                apply_request(book, sess, msg, intents)
+                intents.pop(cl, None)
+                requests += 1
+            else:
+                msg = _decode(book, found.data, "inbound")
+                if msg is None or msg.msg_type not in _REPORT_TYPES:
+                    continue
+                book._history_end = found.position  # a read-back stops here
+                book.on_message(msg, sess.name)
+                reports += 1
+    finally:
+        book._history_end = None
+    return requests, reports
+
+
+def _merged(book: OrderBook, sess: _Session, store: MessageStore,
+            intents: dict[str, Intent]) -> tuple[int, int]:
+    """Merge the outbound and inbound streams by causality (see the module docstring)."""
     requests: list[FixMessage] = []
     position: dict[str, int] = {}
     for _, data in store.iter_outbound(1):
@@ -103,7 +165,7 @@ def replay(book: OrderBook, sess: _Session, store: MessageStore) -> list[tuple[s
     def catch_up(upto: int) -> None:
         nonlocal applied
         while applied <= upto:
-            _apply_request(book, sess, requests[applied], intents)
+            apply_request(book, sess, requests[applied], intents)
             applied += 1
 
     reports = 0
@@ -119,24 +181,15 @@ def replay(book: OrderBook, sess: _Session, store: MessageStore) -> list[tuple[s
         book.on_message(msg, sess.name)
         reports += 1
     catch_up(len(requests) - 1)
-
-    owed: list[tuple[str, Event]] = []
-    creation = store.creation_time
-    for cl, intent in intents.items():
-        if cl in position:
-            continue
-        if intent.ts < creation:
-            book._early_intents[cl] = intent
-            continue
-        owed.extend(_not_sent(book, sess, intent, failed.get(cl)))
-    log.info("session %s: replayed %d requests and %d reports; %d events owed",
-             sess.name, len(requests), reports, len(owed))
-    return owed
+    for cl in position:
+        intents.pop(cl, None)
+    return len(requests), reports
 
 
-def _apply_request(
+def apply_request(
     book: OrderBook, sess: _Session, msg: FixMessage, intents: dict[str, Intent]
 ) -> None:
+    """Apply one journaled NewOrderSingle, cancel or replace to the book."""
     cl = msg.get_str(11) or ""
     intent = intents.get(cl)
     msg_type = msg.msg_type
@@ -147,7 +200,7 @@ def _apply_request(
         else:
             book.counters.inc(Anomaly.ORPHAN_ORDER)
             log.warning("journaled order %s has no intent record: tracked as an orphan", cl)
-        if order_id in book._ids.get(strategy, {}):
+        if book._id_taken(strategy, order_id):
             log.error("journaled order %s reuses id %r of %r: tracked under its ClOrdID",
                       cl, order_id, strategy)
             strategy, order_id = ORPHAN, cl
@@ -162,8 +215,10 @@ def _apply_request(
     orig = msg.get_str(41) or ""
     order = book._by_cl.get(orig)
     if order is None:
-        log.warning("journaled %s %s names unknown OrigClOrdID %r: skipped",
-                    "cancel" if msg_type == b"F" else "replace", cl, orig)
+        # Unknown, or an order that finished before this request's answer (a cancel that
+        # crossed a fill): nothing to apply it to.
+        log.info("journaled %s %s names OrigClOrdID %r of no working order: skipped",
+                 "cancel" if msg_type == b"F" else "replace", cl, orig)
         return
     if msg_type == b"F":
         book._register_cancel(CancelIntent(order, sess.name, cl, orig), replaying=True)
@@ -174,7 +229,7 @@ def _apply_request(
     else:
         book.counters.inc(Anomaly.ORPHAN_ORDER)
         log.warning("journaled replace %s has no intent record: new id is its ClOrdID", cl)
-    if new_id in book._ids.get(order.strategy, {}):
+    if book._id_taken(order.strategy, new_id):
         new_id = cl
     try:
         qty = decimal(msg.get(38)) or order.qty
@@ -199,7 +254,8 @@ def _side(value: str) -> Side:
 
 
 def _not_sent(
-    book: OrderBook, sess: _Session, intent: Intent, failed: str | None
+    book: OrderBook, sess: _Session, intent: Intent, failed: str | None,
+    intents: dict[str, Intent],
 ) -> list[tuple[str, Event]]:
     """Record the truth about a request that never reached the wire; return what is owed."""
     reason = NOT_SENT if failed is None else f"not sent: {failed}"
@@ -208,7 +264,7 @@ def _not_sent(
         log.warning("%s %s of %r was never sent: engine stopped before sending",
                     intent.kind.name.lower(), intent.cl_ord_id, intent.strategy)
     if intent.kind is IntentKind.NEW:
-        if intent.id in book._ids.get(intent.strategy, {}):
+        if book._id_taken(intent.strategy, intent.id):
             return []
         req = NewOrder(
             strategy=intent.strategy,
@@ -225,20 +281,29 @@ def _not_sent(
         if failed is not None:
             return []
         return [(intent.strategy, Denied(intent.id, ErrorCode.ENGINE_UNAVAILABLE.value, reason))]
-    target = book._by_cl.get(intent.orig_cl_ord_id or "")
-    if target is None:
-        return []
-    order = target
+    orig = intent.orig_cl_ord_id or ""
+    target = book._by_cl.get(orig)
+    if target is not None:
+        strategy, order_id = target.strategy, target.id
+        symbol, side = target.req.symbol, target.req.side.value
+        qty, price = target.qty, target.price
+    else:
+        # The order finished (and was retired) since: its owner still hears of it.
+        named = intents.get(orig) or find_cl(sess.intents, orig)
+        if named is None or named.kind not in (IntentKind.NEW, IntentKind.REPLACE):
+            return []
+        strategy, order_id = named.strategy, named.id
+        symbol, side, qty, price = named.symbol, named.side, named.qty or ZERO, None
     if intent.kind is IntentKind.REPLACE:
-        if intent.id not in book._ids.get(order.strategy, {}):
-            book._retire(order.strategy, OrderState(
-                id=intent.id, cl_ord_id=intent.cl_ord_id, symbol=order.req.symbol,
-                side=order.req.side.value, status=OrderStatus.REJECTED, qty=order.qty,
-                cum_qty=ZERO, leaves_qty=ZERO, avg_px=ZERO, price=order.price,
+        if not book._id_taken(strategy, intent.id):
+            book._remember(strategy, OrderState(
+                id=intent.id, cl_ord_id=intent.cl_ord_id, symbol=symbol, side=side,
+                status=OrderStatus.REJECTED, qty=qty, cum_qty=ZERO, leaves_qty=ZERO,
+                avg_px=ZERO, price=price,
             ))
         what = f"replace to {intent.id!r}"
     else:
         what = "cancel"
     if failed is not None:
         return []
-    return [(order.strategy, CancelRejected(order.id, f"{what} {reason}"))]
+    return [(strategy, CancelRejected(order_id, f"{what} {reason}"))]

@@ -35,11 +35,20 @@ at a rebuild and move with every fill after it.
 What the gate reads from the order book is the small `OrderSource` / `BookOrder`
 protocol below, which `fixrouter.oms.OrderBook` and its `Order` satisfy; the gate never
 changes the book.
+
+A record lives only as long as its order: when the book reports an order *finished*
+(`BookOrder.finished`: done, nothing of ours pending), the gate drops the record, as the
+book retires the order (issue 7: nothing per order stays in memory after it is done).
+What the day's limits need from done orders is already in the sums (filled notional,
+positions, message and execution counts). If a late report brings a retired order back
+(`BookOrder.recalled` holds what had been counted for it), the gate files a record again
+from those figures and moves the sums by the report's difference only; after a restart
+the retired orders' share of the day's totals comes from `OrderSource.retired_totals`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
@@ -95,6 +104,16 @@ class BookOrder(Protocol):
     def is_working(self) -> bool: ...
     @property
     def pending_replace(self) -> BookReplace | None: ...
+    @property
+    def finished(self) -> bool:
+        """Done, with no cancel or replace of ours awaiting an answer: the book retires
+        it at its next call."""
+        ...
+    @property
+    def recalled(self) -> tuple[Decimal, Decimal] | None:
+        """For an order read back after it was retired: its (cum_qty, notional) before the
+        report that brought it back, i.e. what the gate had counted for it."""
+        ...
 
 
 class BookPosition(Protocol):
@@ -108,13 +127,46 @@ class BookPosition(Protocol):
     def qty(self) -> Decimal: ...
 
 
+class RetiredTotals(Protocol):
+    """`oms.RetiredTotal`: the day's figures of the retired orders of one (strategy,
+    account, symbol, instrument, currency, contract multiplier)."""
+
+    @property
+    def strategy(self) -> str: ...
+    @property
+    def account(self) -> str: ...
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def instrument(self) -> str: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def multiplier(self) -> Decimal | None: ...
+    @property
+    def orders(self) -> int: ...
+    @property
+    def filled(self) -> int: ...
+    @property
+    def notional(self) -> Decimal: ...
+
+
 class OrderSource(Protocol):
     """What `RiskGate.rebuild` reads: `oms.OrderBook` once it is `ready`."""
 
     @property
     def ready(self) -> bool: ...
-    def orders(self) -> Iterable[BookOrder]: ...
+    def orders(self) -> Iterable[BookOrder]:
+        """The orders the book holds (the live ones)."""
+        ...
     def positions(self) -> Iterable[BookPosition]: ...
+    def retired_totals(self) -> Iterable[RetiredTotals]: ...
+    def last_prices(self) -> Mapping[str, Decimal]:
+        """Average price of the latest retired order with fills, per instrument."""
+        ...
+    def retired_status(self, strategy: str, order_id: str) -> object | None:
+        """Not None if the id names a retired order (its final status)."""
+        ...
 
 
 # ---- records --------------------------------------------------------------------------------
@@ -181,7 +233,7 @@ class Working:
 
     __slots__ = (
         "acct", "buy", "c_leaves", "c_notional", "cum", "filled", "id", "inst",
-        "multiplier", "pending", "req", "terms", "unit", "working",
+        "multiplier", "old_ids", "pending", "req", "terms", "unit", "working",
     )  # fmt: skip
 
     def __init__(
@@ -206,6 +258,7 @@ class Working:
         self.cum = ZERO  # CumQty as the gate last saw it
         self.filled = ZERO  # filled qty x price (no multiplier), as the book counts it
         self.pending: PendingReplace | None = None
+        self.old_ids: list[str] | None = None  # ids before confirmed replaces
         self.working = False
         # What the record contributes to the sums while working: `Exposure.add` adds these,
         # so they must equal `counted()` when it is called.

@@ -40,13 +40,18 @@ with the book's order. The gate compares the order with its record and moves its
 the difference: a fill (or bust, or correction) moves the position and the day's filled
 notional; a terminal status releases the open exposure; a confirmed replace takes its
 new terms, a refused one keeps the old. Working from the book's numbers rather than from
-each message keeps the gate right whatever the order of reports. A request the book
-refused, or that could not be sent, is released with `on_send_failed(strategy, id)`
-(`id` is a new order's id or a replace's `new_id`).
+each message keeps the gate right whatever the order of reports. Once the book says the
+order is *finished* the record is dropped (the book retires the order at its next call);
+a report that brings a retired order back is counted from what the book says had been
+counted (`BookOrder.recalled`), so it moves the sums by its own difference only. A
+request the book refused, or that could not be sent, is released with
+`on_send_failed(strategy, id)` (`id` is a new order's id or a replace's `new_id`).
 
 **Restart.** A new gate fails closed: every new order and replace is refused with
-RISK_STATE_UNKNOWN until `rebuild(book)` has read the order book's orders and positions
-and `rebuild_complete()` is called.
+RISK_STATE_UNKNOWN until `rebuild(book)` has read the order book's orders, positions and
+the totals of its retired orders, and `rebuild_complete()` is called. The rebuild also
+hands the gate the book's check for retired ids, so an id of a finished order is refused
+(DUPLICATE_ORDER) as it was when the gate kept every order of the day.
 
 **Kill switch, reload, reporting.** See `killswitch`, `config` and `denial`. Every
 denial is logged on `fixrouter.risk` and counted in `denials` by code. Automatic
@@ -59,7 +64,7 @@ reported (the engine's is `persist.KillSwitchLog`, a file, so a switch survives 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final, Protocol
@@ -188,6 +193,8 @@ class RiskGate:
         self.kill_journal: KillSwitchJournal | None = None
         """Records engagements and releases before they take effect outside the gate
         (None: in memory only, as in unit tests)."""
+        self._retired_id: Callable[[str, str], object | None] | None = None
+        """The book's `retired_status`: not None for an id of a retired order."""
 
     # -- state ---------------------------------------------------------------------------
 
@@ -258,7 +265,9 @@ class RiskGate:
         if denial is not None:
             return self._deny(strategy, order.id, session, denial, now)
         key = (strategy, order.id)
-        if key in self._orders or (self._aliases and key in self._aliases):
+        if key in self._orders or (self._aliases and key in self._aliases) or (
+                self._retired_id is not None
+                and self._retired_id(strategy, order.id) is not None):
             return self._deny(strategy, order.id, session, _id_in_use(order.id), now)
         derivative = order.derivative
         if derivative is None:
@@ -427,7 +436,9 @@ class RiskGate:
                 or (strategy, req.id) in self._queued:
             return None
         new_key = (strategy, req.new_id)
-        if new_key in self._orders or new_key in self._aliases:
+        if new_key in self._orders or new_key in self._aliases or (
+                self._retired_id is not None
+                and self._retired_id(strategy, req.new_id) is not None):
             return self._deny(strategy, req.new_id, session, _id_in_use(req.new_id), now)
         acct = rec.acct
         inst = rec.inst
@@ -590,9 +601,11 @@ class RiskGate:
         key = (strategy, order.id)
         rec = self._orders.get(key) or self._aliases.get(key)
         if rec is None and (order.is_working or order.cum_qty):
-            rec = self._adopt(order, rebuilt=False)
+            rec = self._adopt(order, rebuilt=False, counted=order.recalled)
         if rec is not None:
             self._sync(rec, order, now)
+            if order.finished:
+                self._drop(rec)
         if exec_type is ExecKind.REJECTED and strategy:
             count = self._reject_window.hit(strategy, now)
             if count:
@@ -620,6 +633,10 @@ class RiskGate:
             self._aliases.pop((rec.req.strategy, pending.new_id), None)
             rec.pending = None
             if order.id == pending.new_id:  # confirmed: the order goes by its new id
+                if rec.old_ids is None:
+                    rec.old_ids = [rec.id]
+                else:
+                    rec.old_ids.append(rec.id)
                 rec.id = pending.new_id
                 self._orders[(rec.req.strategy, pending.new_id)] = rec
                 rec.unit = pending.unit
@@ -643,10 +660,24 @@ class RiskGate:
                 f"a fill took the position of account {rec.acct.account!r} in "
                 f"{rec.inst.instrument} to {position}, past max_position {limit}"), now)
 
-    def _adopt(self, order: BookOrder, rebuilt: bool) -> Working:
+    def _drop(self, rec: Working) -> None:
+        """Forget a finished order's record, under every id it had."""
+        strategy = rec.req.strategy
+        orders = self._orders
+        for order_id in (rec.id, *(rec.old_ids or ())):
+            key = (strategy, order_id)
+            if orders.get(key) is rec:
+                del orders[key]
+        pending = rec.pending
+        if pending is not None:
+            self._aliases.pop((strategy, pending.new_id), None)
+
+    def _adopt(self, order: BookOrder, rebuilt: bool,
+               counted: tuple[Decimal, Decimal] | None = None) -> Working:
         """A record for an order the gate did not let through (found at a rebuild, or
         adopted by the book from an unsolicited report). At a rebuild its fills so far are
-        already in the book's positions; otherwise `_sync` applies them."""
+        already in the book's positions; otherwise `_sync` applies them, beyond what was
+        `counted` already (an order the book read back after retiring it)."""
         req = order.req
         account = req.account or ""
         instrument = instrument_key(req.symbol, req.sec_type, req.derivative)
@@ -669,6 +700,8 @@ class RiskGate:
         if rebuilt:
             rec.cum = order.cum_qty
             rec.filled = order.notional
+        elif counted is not None:
+            rec.cum, rec.filled = counted
         pr = order.pending_replace
         if pr is not None and order.is_working:
             ppx = pr.price if pr.price is not None else \
@@ -680,7 +713,10 @@ class RiskGate:
         if order.is_working:
             rec.c_leaves, rec.c_notional = rec.counted()
             exp.add(rec)
-        if not rebuilt:
+        if counted is not None:
+            log.info("risk: order %s/%s is back from retirement for a late report",
+                     order.strategy, order.id)
+        elif not rebuilt:
             log.warning("risk: counting order %s/%s that the gate did not pass (adopted by "
                         "the order book)", order.strategy, order.id)
         return rec
@@ -691,10 +727,11 @@ class RiskGate:
         """Rebuild every sum from the order book (after a restart, once `book.ready`).
         The gate stays closed until `rebuild_complete()`.
 
-        Exact: open orders, their pending replaces, positions, filled notional. Estimated
-        (the book keeps no message counts): the day's messages as the number of orders,
-        executions as the number of orders with fills. Reference prices are each filled
-        instrument's average price on its latest order; set exact ones by admin command.
+        Exact: open orders, their pending replaces, positions, filled notional (the book's
+        live orders and the totals of its retired ones). Estimated (the book keeps no
+        message counts): the day's messages as the number of orders, executions as the
+        number of orders with fills. Reference prices are each filled instrument's average
+        price on its latest order; set exact ones by admin command.
 
         Raises RiskError if the book is not ready or requests are still queued.
         """
@@ -709,6 +746,23 @@ class RiskGate:
         self._recent.clear()
         self.exposure = exp = Exposure()
         self._passed.clear()
+        self._retired_id = book.retired_status
+        references = self.references.prices
+        for total in book.retired_totals():
+            acct = exp.account(total.account)
+            acct.messages += total.orders
+            if total.filled:
+                multiplier = total.multiplier
+                if multiplier is None:
+                    multiplier = self._table.get(total.account, total.strategy,
+                                                 total.symbol).multiplier
+                filled = acct.filled_notional
+                filled[total.currency] = filled.get(total.currency, ZERO) + \
+                    total.notional * multiplier
+                acct.executions += total.filled
+        for instrument, px in book.last_prices().items():
+            if px > 0:
+                references[instrument] = px
         for order in book.orders():
             rec = self._adopt(order, rebuilt=True)
             acct = rec.acct
