@@ -106,3 +106,39 @@ def test_kill_9_with_working_orders_then_restart_recovers_the_book_and_routes_fi
     state = beta.client.status("b-rest")
     assert (state.status, state.cum_qty) == (OrderStatus.PARTIALLY_FILLED, 5)
     assert not any(getattr(e, "exec_type", None) == ExecKind.CANCELED for e in beta.events)
+
+
+def test_after_kill_9_a_finished_orders_id_is_taken_and_its_late_bust_arrives(
+    make_stack: Callable[[], Stack],
+) -> None:
+    """Finished orders are retired to a compact form (issue 7): after a restart their ids
+    are still refused, their `status` is read back from the journal, and a bust of one
+    reaches its strategy with the fill taken out once."""
+    stack = make_stack()
+    alpha = stack.strategy("retired-alpha")
+    alpha.client.new("r-done", "AAPL", "buy", 10, "limit", price="190")
+    cl = alpha.accepted("r-done").cl_ord_id
+    assert alpha.done("r-done").status is OrderStatus.FILLED
+    alpha.client.new("r-rest", "IBM", "buy", 5, "limit", price="150")
+    alpha.exec("r-rest", "new")
+
+    os.kill(stack.engine.proc.pid, signal.SIGKILL)
+    stack.engine.proc.wait()
+    stack.start_engine()
+    alpha = stack.strategy("retired-alpha")
+
+    alpha.client.new("r-done", "AAPL", "buy", 10, "limit", price="190")
+    refused = alpha.refused("r-done")
+    assert getattr(refused, "code", None) == "DUPLICATE_ID"
+    state = alpha.client.status("r-done")
+    assert (state.status, state.cum_qty, state.avg_px) == (OrderStatus.FILLED, 10, 190)
+    assert [o.id for o in alpha.client.orders()] == ["r-rest"]
+
+    stack.admin("bust", cl_ord_id=cl)
+    bust = alpha.exec("r-done", "bust")
+    assert (bust.last_qty, bust.cum_qty, bust.leaves_qty) == (10, 0, 10)
+    assert alpha.client.status("r-done").status is OrderStatus.NEW  # working again
+    assert sorted(o.id for o in alpha.client.orders()) == ["r-done", "r-rest"]
+    alpha.client.cancel("r-done")
+    assert alpha.done("r-done").status is OrderStatus.CANCELED
+    assert "read back from the journal" in stack.engine.log()
