@@ -23,6 +23,7 @@ from typing import cast
 import pytest
 import uvloop
 
+from fixrouter.busypoll import BusyPoller
 from fixrouter.codec import FixMessage
 from fixrouter.session import (
     EventKind,
@@ -34,6 +35,7 @@ from fixrouter.session import (
 )
 from fixrouter.store import Durability, JournalStore, MemoryStore, MessageStore
 from fixrouter.transport import (
+    CommitWatch,
     Endpoint,
     ReconnectPolicy,
     SessionTransport,
@@ -62,6 +64,7 @@ def make_transport(
     tls: TlsSettings | None = None,
     logout_timeout: float = 1.0,
     on_deliver: Callable[[str, FixMessage], None] | None = None,
+    commits: CommitWatch | None = None,
 ) -> SessionTransport:
     config = SessionConfig(
         sender_comp_id="FIXROUTER", target_comp_id="IB", heartbeat_interval=heartbeat,
@@ -76,6 +79,7 @@ def make_transport(
     return SessionTransport(
         "test", Session(config, store), store, settings, policy=policy, on_deliver=on_deliver,
         on_event=(lambda _name, e: events.append(e)) if events is not None else None,
+        commits=commits,
     )  # fmt: skip
 
 
@@ -128,6 +132,23 @@ def test_heartbeats_flow_with_a_short_interval() -> None:
         await t.stop()
         await task
         await peer.close()
+
+    run(test)
+
+
+def test_heartbeats_flow_while_the_loop_busy_polls() -> None:
+    async def test() -> None:
+        poller = BusyPoller(asyncio.get_running_loop(), CommitWatch())
+        poller.start()
+        peer = await ScriptedAcceptor.start()
+        t = make_transport(MemoryStore(now=0.0), peer.port, heartbeat=1)
+        task = asyncio.create_task(t.run())
+        await peer.wait_for(lambda: types(peer.all_received()).count(b"0") >= 2, timeout=4)
+        await t.stop()
+        await task
+        await peer.close()
+        poller.stop()
+        assert types(peer.all_received())[-1] == b"5"  # the Logout left too
 
     run(test)
 
@@ -405,6 +426,72 @@ def test_fsync_mode_sends_nothing_before_its_sync_and_groups_commits(tmp_path: P
         assert ids == [b"A%d" % i for i in range(50)]  # wire order is journal order
         await t.stop()
         await task
+        store.close()
+        await peer.close()
+
+    run(test)
+
+
+def test_fsync_mode_counts_its_commits_in_flight_for_a_polling_loop(tmp_path: Path) -> None:
+    async def test() -> None:
+        peer = await ScriptedAcceptor.start()
+        store = GatedStore(tmp_path / "j", now=0.0, durability=Durability.FSYNC)
+        commits = CommitWatch()
+        idle: list[int] = []
+        commits.on_idle = lambda: idle.append(commits.in_flight)
+        t = make_transport(store, peer.port, commits=commits)
+        task = asyncio.create_task(t.run())
+        await until(lambda: t.logged_on)
+        await until(lambda: commits.in_flight == 0)  # the Logon's commit is over
+        idle.clear()
+        store.gate.clear()
+        store.entered.clear()
+        t.send_app(b"D", ORDER.replace(b"ORD1", b"C0"))
+        assert commits.in_flight == 1
+        await asyncio.get_running_loop().run_in_executor(None, store.entered.wait, 5)
+        t.send_app(b"D", ORDER.replace(b"ORD1", b"C1"))  # waits for the next commit
+        assert commits.in_flight == 1
+        store.gate.set()
+        await peer.wait_for(lambda: types(peer.all_received()).count(b"D") == 2)
+        await until(lambda: commits.in_flight == 0)
+        # The second commit started before the first was counted out: one idle moment.
+        assert idle == [0]
+        await t.stop()
+        await task
+        store.close()
+        await peer.close()
+
+    run(test)
+
+
+def test_fsync_mode_under_a_busy_poller_sends_nothing_before_its_sync(tmp_path: Path) -> None:
+    async def test() -> None:
+        commits = CommitWatch()
+        poller = BusyPoller(asyncio.get_running_loop(), commits)
+        poller.start()
+        peer = await ScriptedAcceptor.start()
+        store = GatedStore(tmp_path / "j", now=0.0, durability=Durability.FSYNC)
+        t = make_transport(store, peer.port, commits=commits)
+        task = asyncio.create_task(t.run())
+        await until(lambda: t.logged_on)
+        store.gate.clear()
+        store.entered.clear()
+        t.send_app(b"D", ORDER.replace(b"ORD1", b"P0"))
+        await asyncio.get_running_loop().run_in_executor(None, store.entered.wait, 5)
+        for i in range(1, 20):
+            t.send_app(b"D", ORDER.replace(b"ORD1", b"P%d" % i))
+        turns = poller.turns
+        await until(lambda: poller.turns > turns + 100)  # the loop polls on meanwhile
+        assert types(peer.all_received()).count(b"D") == 0
+        assert store.synced_upto() < store.written_upto()
+        store.gate.set()
+        await peer.wait_for(lambda: types(peer.all_received()).count(b"D") == 20)
+        ids = [m.get(11) for m in peer.all_received() if m.msg_type == b"D"]
+        assert ids == [b"P%d" % i for i in range(20)]
+        assert store.synced_upto() == store.written_upto()
+        await t.stop()
+        await task
+        poller.stop()
         store.close()
         await peer.close()
 

@@ -18,7 +18,9 @@ returned actions in order, flush, re-arm the timer.
   `store.sync()` in a one-thread executor; when it completes, every held message its
   ticket covers is released in order, and if messages arrived while it ran, the next
   sync starts at once and covers them all. Once anything is held, everything after it
-  is held too, so the wire order is the MsgSeqNum order.
+  is held too, so the wire order is the MsgSeqNum order. A `CommitWatch` shared by the
+  engine's sessions, when given, counts the syncs in flight (a busy-polling loop sleeps
+  while any runs: `fixrouter.busypoll`).
 * Writes are batched: each callback appends to one list and writes it with a single
   `transport.write` at its end. For `send_app` calls from outside (the gateway) the first
   one in an event-loop turn is written at once, so a lone order never waits for the loop;
@@ -77,6 +79,7 @@ from fixrouter.session import (
 )
 from fixrouter.store import MessageStore, StoreError
 
+from .commits import CommitWatch
 from .reconnect import Endpoint, ReconnectPolicy
 from .settings import TransportSettings
 
@@ -160,6 +163,7 @@ class SessionTransport:
         on_event: EventCallback | None = None,
         policy: ReconnectPolicy | None = None,
         clock: Clock = time.time,
+        commits: CommitWatch | None = None,
     ) -> None:
         self.name = name
         self.session = session
@@ -182,6 +186,7 @@ class SessionTransport:
         self._flush_scheduled = False
         self._held: collections.deque[SendBytes] = collections.deque()
         self._sync_running = False
+        self._commits = commits
         self._executor: ThreadPoolExecutor | None = None
         self._close_when_drained: Disconnect | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -496,10 +501,21 @@ class SessionTransport:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"sync-{self.name}")
         self._sync_running = True
         future = loop.run_in_executor(self._executor, self._store.sync)
+        if self._commits is not None:
+            self._commits.started()
         future.add_done_callback(self._sync_done)
 
     def _sync_done(self, future: asyncio.Future[int]) -> None:
         self._sync_running = False
+        try:
+            self._release(future)
+        finally:
+            # After _release, which may have started the next sync: back to back, the
+            # count never touches 0, so a busy-polling loop stays asleep between them.
+            if self._commits is not None:
+                self._commits.ended()
+
+    def _release(self, future: asyncio.Future[int]) -> None:
         try:
             synced = future.result()
         except StoreError as e:
