@@ -18,6 +18,11 @@ This is the seam for the order path: the router (`fixrouter.router`) calls
 messages through `on_deliver(name, message)` and session events through
 `on_event(name, event)`, from the event-loop thread.
 
+`[engine]` (`EngineSettings`) says how the process runs its event loop: with
+`busy_poll = true`, `run()` keeps the loop polling instead of sleeping in epoll while the
+sessions run (`fixrouter.busypoll`). Every fsync-mode session reports its group commits
+to one `CommitWatch`, so the polling loop can get out of the sync threads' way.
+
 Files written before the journal that must be as durable as it before a message leaves
 (the order book's intent log: which strategy a ClOrdID belongs to) join the session's
 group commit with `add_sync_companion`. In `fsync` durability the sync that releases held
@@ -29,18 +34,22 @@ a `write(2)` is all either file gets, and nothing more is needed.
 from __future__ import annotations
 
 import asyncio
+import difflib
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
+from fixrouter.busypoll import BusyPoller
 from fixrouter.codec import FixMessage
 from fixrouter.config import RouterConfig, SessionSettings
 from fixrouter.dictionary import CompiledValidator, load_dictionary
+from fixrouter.errors import ConfigError
 from fixrouter.session import EventKind, Session, SessionEvent
 from fixrouter.store import Durability, JournalStore, MessageStore
-from fixrouter.transport import SessionTransport
+from fixrouter.transport import CommitWatch, SessionTransport
 
 log = logging.getLogger("fixrouter.engine")
 
@@ -53,6 +62,48 @@ EventCallback = Callable[[str, SessionEvent], None]
 
 # Events that come often and mean little to an operator reading the log.
 _QUIET_EVENTS = frozenset({EventKind.HEARTBEAT_RTT, EventKind.TEST_REQUEST_SENT})
+_ENGINE_KEYS = ("busy_poll",)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSettings:
+    """The `[engine]` table: how the process runs its event loop.
+
+    ```toml
+    [engine]
+    busy_poll = false   # true: the loop never sleeps (one core at 100%, all day)
+    ```
+
+    `busy_poll` is off by default because a process that keeps a core at 100% surprises
+    operators, and on a core it shares it takes time from everything else there. Turn it
+    on for a core given to the engine alone (`CPUAffinity=` in the systemd unit, the core
+    isolated from the scheduler): deploy/runbook.md, "CPU isolation and affinity".
+    """
+
+    busy_poll: bool = False
+
+    @classmethod
+    def from_toml_table(cls, table: Mapping[str, Any]) -> EngineSettings:
+        """Raises ConfigError naming an unknown key or a bad value."""
+        if not isinstance(table, Mapping):
+            raise ConfigError("must be a table")
+        for key in table:
+            if key not in _ENGINE_KEYS:
+                hint = difflib.get_close_matches(key, _ENGINE_KEYS, n=1)
+                suffix = f" (did you mean {hint[0]!r}?)" if hint else ""
+                raise ConfigError(
+                    f"unknown key {key!r}{suffix} (known: {', '.join(_ENGINE_KEYS)})"
+                )
+        busy_poll = table.get("busy_poll", False)
+        if type(busy_poll) is not bool:
+            raise ConfigError(f"busy_poll: expected true or false, got {busy_poll!r}")
+        return cls(busy_poll=busy_poll)
+
+
+def engine_settings(config: RouterConfig) -> EngineSettings:
+    settings = config.sections.get("engine") or EngineSettings()
+    assert isinstance(settings, EngineSettings)
+    return settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +183,11 @@ class Engine:
         self._event_hooks: list[EventCallback] = []
         self._clock = clock
         self._validator = validator or CompiledValidator(load_dictionary())
+        self.settings = engine_settings(config)
+        self.commits = CommitWatch()
+        """The group commits in flight across every fsync-mode session."""
+        self.poller: BusyPoller | None = None
+        """The busy poller while `run()` runs with `busy_poll` on."""
         self._sessions: dict[str, EngineSession] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.failures: dict[str, BaseException] = {}
@@ -157,6 +213,7 @@ class Engine:
                 on_deliver=self._deliver,
                 on_event=self._event,
                 clock=self._clock,
+                commits=self.commits if commit is not None else None,
             )
         except BaseException:
             store.close()
@@ -219,12 +276,24 @@ class Engine:
     # ---- life cycle ----------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Keep every session connected until `stop()`. Failures land in `failures`."""
+        """Keep every session connected until `stop()`. Failures land in `failures`.
+
+        With `[engine] busy_poll` the loop polls from here until every session has
+        stopped.
+        """
         self._tasks = [
             asyncio.create_task(s.transport.run(), name=f"session-{s.name}")
             for s in self._sessions.values()
         ]
-        results = await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.settings.busy_poll:
+            self.poller = BusyPoller(asyncio.get_running_loop(), self.commits)
+            self.poller.start()
+            _log_busy_poll()
+        try:
+            results = await asyncio.gather(*self._tasks, return_exceptions=True)
+        finally:
+            if self.poller is not None:
+                self.poller.stop()
         for s, result in zip(self._sessions.values(), results, strict=True):
             if isinstance(result, BaseException):
                 if not isinstance(result, asyncio.CancelledError):
@@ -241,3 +310,18 @@ class Engine:
         """Release every journal. Idempotent."""
         for s in self._sessions.values():
             s.store.close()
+
+
+def _log_busy_poll() -> None:
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) == os.cpu_count() and len(cpus) > 1:
+        log.warning(
+            "busy_poll: the event loop polls and keeps a core at 100%%, and this process "
+            "may run on every CPU (%d): pin it to an isolated core (CPUAffinity= in the "
+            "systemd unit, deploy/runbook.md)", len(cpus),
+        )  # fmt: skip
+    else:
+        log.info(
+            "busy_poll: the event loop polls and keeps a core at 100%% (CPU affinity %s)",
+            ",".join(map(str, cpus)),
+        )  # fmt: skip

@@ -2,9 +2,9 @@
 
 Theory of operation
 -------------------
-`load(path)` reads the TOML file with every section this program owns (`[gateway]`,
-`[dialect]`, `[risk]`, `[routing]`; `SECTIONS`) and checks the routing against the
-configured sessions, so every config error is found before a file is opened.
+`load(path)` reads the TOML file with every section this program owns (`[engine]`,
+`[gateway]`, `[dialect]`, `[risk]`, `[routing]`; `SECTIONS`) and checks the routing
+against the configured sessions, so every config error is found before a file is opened.
 
 `RouterService(config)` then builds, in this order, and undoes everything built so far
 if a step fails:
@@ -39,7 +39,7 @@ from collections.abc import Callable, Mapping
 from fixrouter.config import RouterConfig, SectionParser, load_config
 from fixrouter.dialect import Dialect, DialectSettings
 from fixrouter.dictionary import CompiledValidator, load_dictionary
-from fixrouter.engine import Engine, StoreFactory
+from fixrouter.engine import Engine, EngineSettings, StoreFactory
 from fixrouter.gateway import Gateway, GatewayConfig, ListenAddress
 from fixrouter.oms import IntentLog, OrderBook, intent_log_path
 from fixrouter.risk import RiskConfig, RiskGate
@@ -51,6 +51,7 @@ from fixrouter.routing.risk import RiskGateAdapter
 log = logging.getLogger("fixrouter.router")
 
 SECTIONS: Mapping[str, SectionParser] = {
+    "engine": EngineSettings.from_toml_table,
     "gateway": GatewayConfig.from_toml_table,
     "dialect": DialectSettings.from_toml_table,
     "risk": RiskConfig.from_toml_table,
