@@ -40,10 +40,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="do not pin the engine and the helpers to separate CPUs")
     parser.add_argument("--no-spin", action="store_true",
                         help="let the helper process sleep between messages during runs")
-    parser.add_argument("--engine-spin", action="store_true",
-                        help="keep the engine's loop polling during runs (a busy-poll "
-                             "engine on a dedicated core; fixrouter run does not do this, "
-                             "and with --durability fsync it starves the group commit)")
+    parser.add_argument("--no-busy-poll", dest="busy_poll", action="store_false",
+                        help="let the engine's loop sleep in epoll when idle ([engine] "
+                             "busy_poll = false, fixrouter run's default) instead of "
+                             "busy-polling as on a core of its own")
     parser.add_argument("--python-gc", action="store_true",
                         help="keep CPython's default garbage-collector settings in the "
                              "engine instead of fixrouter run's policy (to compare)")
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         orders=args.orders, rate=args.rate, duration=args.duration,
         durability=args.durability, window=args.window, peer=args.peer,
         pin=not args.no_pin, late=not args.no_late, spin=not args.no_spin,
-        engine_spin=args.engine_spin, python_gc=args.python_gc, keep=args.keep,
+        busy_poll=args.busy_poll, python_gc=args.python_gc, keep=args.keep,
     )
     try:
         result = uvloop.run(run_bench(options))

@@ -11,7 +11,9 @@ core does nothing else. The engine's config (`CONFIG`) keeps every risk check on
 limits wide enough for a million resting orders, sets AAPL's reference price (so the
 collar and notional checks run, and `missing_reference = "warn"` never has to log), and
 uses the chosen journal durability. The FIX message log and the metrics endpoint are not
-started; the order path's own metrics (`OrderFlow`) are.
+started; the order path's own metrics (`OrderFlow`) are. Unless `--no-busy-poll`, the
+engine's loop busy-polls, as `[engine] busy_poll = true` makes `fixrouter run`'s do
+(`fixrouter.busypoll`): the recommended deployment, an engine on a core of its own.
 
 Tick-to-wire is measured inside the engine by `probe.WireProbe` (gateway read stamp to the
 NewOrderSingle's socket write); round trips and rates by the load generator; the
@@ -56,7 +58,6 @@ from fixrouter import gc_policy
 from fixrouter.bench.control import Child, ControlError, pin_to_cpu
 from fixrouter.bench.probe import BenchFlow, WireProbe
 from fixrouter.bench.report import Figures, percentiles_us
-from fixrouter.bench.spin import Spinner
 from fixrouter.routing.risk import RiskGateAdapter
 from fixrouter.routing.service import RouterService, load
 
@@ -72,6 +73,9 @@ HeartBtInt = 30
 ReconnectInterval = 1
 FileStorePath = "{store}"
 Durability = "{durability}"
+
+[engine]
+busy_poll = {busy_poll}
 
 [gateway]
 listen = ["tcp://127.0.0.1:0"]
@@ -115,8 +119,8 @@ class BenchOptions:
     """Repeat the paced run after the saturated ones."""
     spin: bool = True
     """Keep the helper's loop polling during runs (see `fixrouter.bench.helper`)."""
-    engine_spin: bool = False
-    """Keep the engine's loop polling during runs too (not what `fixrouter run` does)."""
+    busy_poll: bool = True
+    """The engine's `[engine] busy_poll`: its loop polls instead of sleeping in epoll."""
     python_gc: bool = False
     """Keep CPython's default collector settings instead of `gc_policy` (to compare)."""
     keep: Path | None = None
@@ -159,7 +163,6 @@ class _Bench:
         self.helper: Child | None = None
         self.service: RouterService | None = None
         self.probe = WireProbe()
-        self._spinner: Spinner | None = None
 
     def _cpu_args(self, cpu: int | None) -> list[str]:
         return [] if cpu is None else ["--cpu", str(cpu)]
@@ -176,7 +179,8 @@ class _Bench:
         config_path = self.workdir / "router.toml"
         config_path.write_text(CONFIG.format(
             port=helper.hello["port"], store=self.workdir / "store",
-            durability=self.options.durability))
+            durability=self.options.durability,
+            busy_poll=str(self.options.busy_poll).lower()))
         service = self.service = RouterService(load(config_path))
         router = service.router
         gate = router.gate
@@ -188,9 +192,6 @@ class _Bench:
         await service.start()
         if not self.options.python_gc:
             gc_policy.apply()  # as `fixrouter run` does once start-up is done
-        if self.options.engine_spin:
-            self._spinner = Spinner()
-            self._spinner.start()
         self._engine_task = asyncio.create_task(service.run())
         transports = [s.transport for s in service.engine.sessions.values()]
         await _until(lambda: all(t.logged_on for t in transports), 15.0, "engine logon")
@@ -198,8 +199,6 @@ class _Bench:
                               "client": "bench"})
 
     async def stop(self) -> None:
-        if self._spinner is not None:
-            self._spinner.stop()
         if self.helper is not None:
             with contextlib.suppress(Exception):
                 await self.helper.close()
@@ -426,7 +425,8 @@ async def run_bench(options: BenchOptions) -> Figures:
     placement = (f"engine on CPU {bench.engine_cpu}, acceptor and load generator on CPU "
                  f"{bench.helper_cpu}" if bench.pinned else "processes not pinned")
     engine = ("CPython's default gc" if options.python_gc else "gc_policy")
-    engine += ", busy-polling loop" if options.engine_spin else ", loop sleeps when idle"
+    engine += (", busy-polling loop ([engine] busy_poll = true)" if options.busy_poll
+               else ", loop sleeps in epoll when idle ([engine] busy_poll = false)")
     result: Figures = {
         "options": {k: (str(v) if isinstance(v, Path) else v)
                     for k, v in asdict(options).items()},

@@ -4,9 +4,9 @@
 is on, calling `tick` each time. uvloop then never blocks: with a callback ready it
 calls `epoll_wait` with a zero timeout, so the process stays on its CPU and is never
 woken by an interrupt. `fixrouter.bench.helper` explains why the helper process spins
-during runs; `fixrouter bench --engine-spin` spins the engine's loop the same way, to
-show what a busy-polling engine on a dedicated core would gain. With `spin=False` the
-spinner ticks from a timer instead (uvloop rounds timers to a millisecond).
+during runs. (The engine's loop polls through the production `fixrouter.busypoll`, as
+`[engine] busy_poll` sets it, not through this.) With `spin=False` the spinner ticks
+from a timer instead (uvloop rounds timers to a millisecond).
 """
 
 from __future__ import annotations
