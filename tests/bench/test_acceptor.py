@@ -113,3 +113,25 @@ def test_frames_end_finds_the_last_whole_frame() -> None:
     assert _frames_end(one) == len(one)
     assert _frames_end(one + one[:-1]) == len(one)
     assert _frames_end(one[:-3]) == 0
+
+
+def test_filled_mode_answers_each_order_with_new_then_filled() -> None:
+    async def main() -> None:
+        acceptor, connection, wire, initiator = _connect()
+        acceptor.mode = Mode.FILLED
+        connection.data_received(initiator.frame(b"D", NOS) + initiator.frame(b"D", NOS))
+        reports = initiator.read(wire)
+        assert [(r.get(150), r.get(39)) for r in reports] == [
+            (b"0", b"0"), (b"2", b"2"), (b"0", b"0"), (b"2", b"2")]
+        validator = CompiledValidator(load_dictionary())
+        for report in reports:
+            assert validator.check_inbound(b"8", report.fields) is None
+        new, fill = reports[:2]
+        assert new.get(37) == fill.get(37) != reports[2].get(37)  # one OrderID per order
+        assert (fill.get(32), fill.get(31), fill.get(14), fill.get(151), fill.get(6)) == (
+            b"100", b"190.25", b"100", b"0", b"190.25")
+        assert len({r.get(17) for r in reports}) == 4  # every ExecID unique
+        assert acceptor.stats.nos == 2 and acceptor.stats.replies == 4
+        connection.connection_lost(None)
+
+    asyncio.run(main())

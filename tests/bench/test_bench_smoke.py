@@ -48,7 +48,7 @@ def _acknowledged(run: dict[str, Any], sink: bool = False) -> None:
 
 
 def test_bench_json_is_well_formed_and_every_order_was_acknowledged() -> None:
-    result = _bench("--no-late")
+    result = _bench("--no-late", "--memory-orders", "3000", "--memory-warmup", "1000")
     assert result["all_acknowledged"] is True, result["problems"]
     assert result["problems"] == []
     ours = result["fixrouter"]
@@ -69,6 +69,20 @@ def test_bench_json_is_well_formed_and_every_order_was_acknowledged() -> None:
     assert resources["orders"] >= paced["sent"] + acked["sent"] + one_way["sent"]
     assert isinstance(result["acceptor_check"]["statement"], str)
     assert result["quickfix"] is None
+    memory = result["memory"]  # the memory run: orders that finish (issue 7)
+    assert (memory["orders"], memory["warmup_orders"]) == (3000, 1000)
+    for run in (memory["warmup"], memory["run"]):
+        assert run["failed"] == 0 and run["answered"] == run["sent"]
+        assert run["orders_per_s"] > 0
+    for key in ("rss_start_mb", "rss_after_warmup_mb", "rss_end_mb", "rss_peak_mb",
+                "rss_growth_mb", "rss_growth_per_1m_orders_mb"):
+        assert isinstance(memory[key], int | float), key
+    assert memory["rss_start_mb"] > 0 and memory["rss_peak_mb"] >= memory["rss_end_mb"]
+    assert memory["rss_curve"] and all(len(point) == 2 for point in memory["rss_curve"])
+    held = memory["held_at_end"]
+    # Structure, not speed: every order finished, so the engine holds none of them.
+    assert held["live_orders"] == 0 and held["risk_records"] == 0
+    assert held["retired_ids"] == 4000
 
 
 @pytest.mark.skipif(importlib.util.find_spec("quickfix") is None,

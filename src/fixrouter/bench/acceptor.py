@@ -20,6 +20,11 @@ counterparty must do for the initiator to stay logged on and keep sending:
   go through `fixrouter.codec.FrameDecoder` (BodyLength and CheckSum verified), replies
   through a `BodyTemplate` and the session's `Encoder`; every reply of one socket read
   leaves in one write, with one SendingTime.
+* In **filled** mode every NewOrderSingle is answered with that ExecutionReport New and
+  then an ExecutionReport Filled for its whole quantity at its limit price (a new
+  ExecID, the same OrderID), so each order *finishes*: the memory run of `fixrouter
+  bench` (issue 7) pushes a million orders through the engine this way, where resting
+  orders would rightly stay in memory.
 * In **sink** mode NewOrderSingles are only counted: a read is cut after its last whole
   frame (the rest waits for the next read), the complete part is scanned for
   `<SOH>35=D<SOH>` with `bytes.count`, and only a part that holds an admin message
@@ -53,13 +58,17 @@ _TRAILER = b"\x0110="
 _TRAILER_LEN = 8  # <SOH>10=NNN<SOH>
 # Markers of the admin messages a sink must still answer (a Heartbeat needs nothing).
 _ADMIN_MARKERS = (b"\x0135=1\x01", b"\x0135=2\x01", b"\x0135=5\x01", b"\x0135=A\x01")
-# ExecutionReport New, tags in the dictionary's order.
+# ExecutionReport New and Filled, tags in the dictionary's order.
 _ER_NEW = BodyTemplate((37, 11, 17, 20, 150, 39, 55, 54, 38, 32, 31, 151, 14, 6, 60))
+_ER_FILL = _ER_NEW
 _ZERO = b"0"
+_FILLED = b"2"
+_NO_PRICE = b"1"  # a market order is filled at 1: the price only has to be a number
 
 
 class Mode(enum.Enum):
     ACKED = "acked"
+    FILLED = "filled"
     SINK = "sink"
 
 
@@ -176,9 +185,13 @@ class _FixConnection(asyncio.Protocol):
                     continue
                 if not sending_time:
                     sending_time = self._encoder.timestamp(now)
-                if self._acceptor.mode is Mode.ACKED:
+                mode = self._acceptor.mode
+                if mode is Mode.ACKED:
                     out.append(self._execution_new(item, sending_time))
                     replies += 1
+                elif mode is Mode.FILLED:
+                    self._execution_filled(item, sending_time, out)
+                    replies += 2
             else:
                 self._admin(item, now, out)
         if nos:
@@ -187,16 +200,33 @@ class _FixConnection(asyncio.Protocol):
         if out:
             self._write(out)
 
-    def _execution_new(self, order: FixMessage, sending_time: bytes) -> bytes:
+    def _execution_new(self, order: FixMessage, sending_time: bytes,
+                       order_id: bytes | None = None) -> bytes:
         idx = order.index
         qty = idx.get(b"38", _ZERO)
         self._exec_ids += 1
         body = _ER_NEW.render((
-            self._acceptor.next_order_id(), idx.get(b"11", b"?"), b"E%d" % self._exec_ids,
-            _ZERO, _ZERO, _ZERO, idx.get(b"55", b"?"), idx.get(b"54", b"1"), qty,
-            _ZERO, _ZERO, qty, _ZERO, _ZERO, sending_time,
+            order_id or self._acceptor.next_order_id(), idx.get(b"11", b"?"),
+            b"E%d" % self._exec_ids, _ZERO, _ZERO, _ZERO, idx.get(b"55", b"?"),
+            idx.get(b"54", b"1"), qty, _ZERO, _ZERO, qty, _ZERO, _ZERO, sending_time,
         ))
         return self._encode(b"8", sending_time, body)
+
+    def _execution_filled(self, order: FixMessage, sending_time: bytes,
+                          out: list[bytes]) -> None:
+        """New, then Filled for the whole quantity at the order's limit price."""
+        order_id = self._acceptor.next_order_id()
+        out.append(self._execution_new(order, sending_time, order_id))
+        idx = order.index
+        qty = idx.get(b"38", _ZERO)
+        px = idx.get(b"44", _NO_PRICE)
+        self._exec_ids += 1
+        body = _ER_FILL.render((
+            order_id, idx.get(b"11", b"?"), b"E%d" % self._exec_ids, _ZERO, _FILLED,
+            _FILLED, idx.get(b"55", b"?"), idx.get(b"54", b"1"), qty, qty, px, _ZERO, qty,
+            px, sending_time,
+        ))
+        out.append(self._encode(b"8", sending_time, body))
 
     def _admin(self, msg: FixMessage, now: float, out: list[bytes]) -> None:
         msg_type = msg.msg_type

@@ -49,6 +49,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "engine instead of fixrouter run's policy (to compare)")
     parser.add_argument("--no-late", action="store_true",
                         help="skip the paced run after the saturated ones")
+    parser.add_argument("--memory-orders", type=int, default=defaults.memory_orders,
+                        help="first, push this many orders that finish (the acceptor fills "
+                             "each) and report the engine's RSS growth per million "
+                             "(issue 7; 1000000 takes about a minute; default: no memory "
+                             "run)")
+    parser.add_argument("--memory-warmup", type=int, default=defaults.memory_warmup,
+                        help="finishing orders before the memory run's RSS baseline "
+                             "(default %(default)s)")
     parser.add_argument("--keep", type=Path, default=None,
                         help="work directory to use and keep (journals, helper logs)")
 
@@ -58,6 +66,9 @@ def run(args: argparse.Namespace) -> int:
         print("fixrouter bench: --orders >= 2, --rate > 0, --duration > 0, --window >= 1",
               file=sys.stderr)
         return 2
+    if args.memory_orders < 0 or args.memory_warmup < 0:
+        print("fixrouter bench: --memory-orders and --memory-warmup >= 0", file=sys.stderr)
+        return 2
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     options = BenchOptions(
@@ -65,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         durability=args.durability, window=args.window, peer=args.peer,
         pin=not args.no_pin, late=not args.no_late, spin=not args.no_spin,
         busy_poll=args.busy_poll, python_gc=args.python_gc, keep=args.keep,
+        memory_orders=args.memory_orders, memory_warmup=args.memory_warmup,
     )
     try:
         result = uvloop.run(run_bench(options))

@@ -21,13 +21,15 @@ on every loop iteration while a run is on (or a timer, when the loop may sleep):
   omission). Its stamp is taken right before the write (uvloop writes at once). Each
   order's round trip ends at the read that brings its `until` event (`exec` with
   `exec_type` `new`, or `accepted`): those lines are parsed with orjson for their id.
-* **burst** (`seconds`, `window`, `until`): closed loop, as fast as the engine goes, with
-  at most `window` orders written and not yet answered. A read that frees a quarter of
+* **burst** (`seconds`, `window`, `until`, optional `orders`): closed loop, as fast as
+  the engine goes, with at most `window` orders written and not yet answered, for
+  `seconds` or until `orders` have been written. A read that frees a quarter of
   the window (`batch`) refills it in one write. The window keeps the engine saturated
   (there is always a backlog) while bounding its queue, so a read never holds thousands
   of lines and tick-to-wire at saturation measures the engine rather than the size of a
   kernel buffer. Answers are counted with `bytes.count` over whole lines, never parsed. The run
-  reports its first send and its last answer.
+  reports its first send and its last answer. With `until` = `fill` an order is answered
+  by its `exec fill` (the acceptor's filled mode): the order finished.
 
 Denials and errors count as answers (so a run ends) and are reported with a sample line,
 so a bench that is denied by its own risk limits says so instead of hanging. Time spent
@@ -54,6 +56,7 @@ SIZES = 100
 MARKERS = {
     "accepted": b'"ev":"accepted"',
     "exec": b'"exec_type":"new"',
+    "fill": b'"exec_type":"fill"',
 }
 _DENIED = b'"ev":"denied"'
 _ERROR = b'"ev":"error"'
@@ -152,8 +155,9 @@ class _Paced(_Run):
 
 class _Burst(_Run):
     def __init__(self, generator: LoadGenerator, seconds: float, window: int, until: str,
-                 batch: int) -> None:
+                 batch: int, orders: int = 0) -> None:
         super().__init__(generator, until)
+        self.limit = orders  # 0: as many as `seconds` allow
         self.window = window
         self.batch = max(1, min(batch, window))
         self.start = time.monotonic_ns()
@@ -167,7 +171,12 @@ class _Burst(_Run):
             self.sending = False
             return
         room = self.window - (self.sent - self.answered - self.failed)
-        if room >= self.batch:
+        if self.limit:
+            if self.sent >= self.limit:
+                self.sending = False
+                return
+            room = min(room, self.limit - self.sent)
+        if room >= self.batch or (room > 0 and self.sent + room == self.limit):
             first = self.base + self.sent
             self.gen.write(b"".join([order_line(n) for n in range(first, first + room)]))
             self.sent += room
@@ -273,7 +282,8 @@ class LoadGenerator:
         elif name == "burst":
             window = int(command["window"])
             self.run = _Burst(self, float(command["seconds"]), window, until,
-                              int(command.get("batch", max(1, window // 4))))
+                              int(command.get("batch", max(1, window // 4))),
+                              int(command.get("orders", 0)))
         else:
             raise ValueError(f"unknown command {name!r}")
         try:

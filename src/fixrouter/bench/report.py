@@ -125,9 +125,13 @@ def render_table(result: Figures) -> str:
     res = result["resources"]
     lines.append(
         f"engine RSS {res['rss_start_mb']:.1f} MB -> {res['rss_end_mb']:.1f} MB over "
-        f"{res['orders']:,} orders ({res['rss_growth_per_1m_orders_mb']:+.0f} MB per million, "
-        f"extrapolated); engine CPU {res['cpu_start_s']:.1f} s -> {res['cpu_end_s']:.1f} s"
+        f"{res['orders']:,} resting orders ({res['rss_growth_per_1m_orders_mb']:+.0f} MB per "
+        f"million, extrapolated); engine CPU {res['cpu_start_s']:.1f} s -> "
+        f"{res['cpu_end_s']:.1f} s"
     )
+    memory = result.get("memory")
+    if memory:
+        lines.extend(_memory_lines(memory))
     for run in ("paced", "acked", "one_way"):
         figures = ours.get(run)
         if figures:
@@ -144,6 +148,28 @@ def render_table(result: Figures) -> str:
     lines.append("every order acknowledged: " + ("yes" if result["all_acknowledged"] else
                                                  "NO: " + "; ".join(result["problems"])))
     return "\n".join(lines)
+
+
+def _memory_lines(memory: Figures) -> list[str]:
+    run = memory["run"]
+    held = memory["held_at_end"]
+    rate = run.get("orders_per_s")
+    out = [
+        f"memory run, {memory['orders']:,} orders filled after a {memory['warmup_orders']:,}"
+        f"-order warm-up ({memory['window']} in flight, "
+        f"{'—' if rate is None else f'{rate:,.0f}/s'}): engine RSS "
+        f"{memory['rss_start_mb']:.1f} MB at start, {memory['rss_after_warmup_mb']:.1f} MB "
+        f"after the warm-up, {memory['rss_end_mb']:.1f} MB at the end (peak "
+        f"{memory['rss_peak_mb']:.1f} MB): {memory['rss_growth_mb']:+.1f} MB, "
+        f"{memory['rss_growth_per_1m_orders_mb']:+.1f} MB per million finished orders",
+        "  held at the end: " + ", ".join(f"{k.replace('_', ' ')} {v:,}"
+                                          for k, v in held.items()),
+    ]
+    curve = memory.get("rss_curve") or []
+    if curve:
+        out.append("  RSS by orders accepted: " + ", ".join(
+            f"{n / 1000:,.0f}k {mb:.0f} MB" for n, mb in curve))
+    return out
 
 
 def _q_name(q: str) -> str:

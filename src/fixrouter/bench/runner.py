@@ -29,6 +29,11 @@ Runs, in this order, after a one-second warm-up that is not reported:
    read; tick-to-wire at saturation.
 4. **paced, late**: the paced run again, with every earlier order now in the book.
 
+With `--memory-orders N` a memory run (`fixrouter.bench.memory`) comes first, on the
+fresh engine: N orders that the acceptor fills, so that each one finishes, and the
+engine's RSS before, after a warm-up and at the end (issue 7). Its orders are not in
+the runs above, which rest theirs.
+
 With `--peer quickfix` the QuickFIX initiator (`quickfix_peer`) then runs 1-3 against the
 same acceptor, on the engine's CPU, while fixrouter's engine idles.
 
@@ -56,6 +61,7 @@ from typing import Any
 
 from fixrouter import gc_policy
 from fixrouter.bench.control import Child, ControlError, pin_to_cpu
+from fixrouter.bench.memory import memory_run
 from fixrouter.bench.probe import BenchFlow, WireProbe
 from fixrouter.bench.report import Figures, percentiles_us
 from fixrouter.routing.risk import RiskGateAdapter
@@ -125,6 +131,10 @@ class BenchOptions:
     """Keep CPython's default collector settings instead of `gc_policy` (to compare)."""
     keep: Path | None = None
     """Work directory to use and keep (default: a temporary one, removed)."""
+    memory_orders: int = 0
+    """Finishing orders in the memory run (`fixrouter.bench.memory`); 0: no memory run."""
+    memory_warmup: int = 50_000
+    """Finishing orders before the memory run's RSS baseline."""
 
 
 def _rss_mb() -> float:
@@ -163,6 +173,7 @@ class _Bench:
         self.helper: Child | None = None
         self.service: RouterService | None = None
         self.probe = WireProbe()
+        self.memory: Figures | None = None
 
     def _cpu_args(self, cpu: int | None) -> list[str]:
         return [] if cpu is None else ["--cpu", str(cpu)]
@@ -322,6 +333,8 @@ class _Bench:
                 "window": self.options.window, "until": until}
 
     async def fixrouter_runs(self) -> tuple[Figures, Figures]:
+        if self.options.memory_orders:  # first, on a fresh engine
+            self.memory = await memory_run(self)
         await self._run("acked", self._warmup())
         start = _engine_sample()
         runs: Figures = {}
@@ -444,4 +457,6 @@ async def run_bench(options: BenchOptions) -> Figures:
         "all_acknowledged": not bench.problems,
         "problems": bench.problems,
     }
+    if bench.memory is not None:
+        result["memory"] = bench.memory
     return result
