@@ -1,25 +1,22 @@
-"""Tests for fixrouter.busypoll: the polling loop still serves everything, and steps aside
-for the group commit.
+"""Tests for fixrouter.busypoll: the polling loop still serves everything, and sleeps
+through group commits.
 
-The hand-off rules are checked turn by turn with a fake clock and a recorded loop; the
-rest on a real uvloop loop, by what happened, never by how long it took.
+The commit rule is checked turn by turn on a recorded loop; the rest on a real uvloop
+loop, by what happened, never by how long it took.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import signal
 import socket
 import threading
 from collections.abc import Callable
 
-import pytest
 import uvloop
 
-from fixrouter import busypoll
-from fixrouter.busypoll import IDLE_NS, STOLEN_NS, BusyPoller
+from fixrouter.busypoll import BusyPoller
 from fixrouter.transport import CommitWatch
 
 # ---- on a real loop ------------------------------------------------------------------------
@@ -77,7 +74,7 @@ def test_the_loop_turns_while_polling_and_stops_turning_after_stop() -> None:
     uvloop.run(test())
 
 
-# ---- the hand-off, turn by turn ------------------------------------------------------------
+# ---- group commits, turn by turn ------------------------------------------------------------
 
 
 class _Loop:
@@ -93,28 +90,6 @@ class _Loop:
         self.queued.pop(0)()
 
 
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000_000
-        self.yields = 0
-        self.yield_takes = 0
-
-    def read(self) -> int:
-        return self.now
-
-    def sched_yield(self) -> None:
-        self.yields += 1
-        self.now += self.yield_takes
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> _Clock:
-    fake = _Clock()
-    monkeypatch.setattr(busypoll, "_now", fake.read)
-    monkeypatch.setattr(busypoll, "_yield", fake.sched_yield)
-    return fake
-
-
 def _poller() -> tuple[BusyPoller, _Loop, CommitWatch]:
     loop = _Loop()
     commits = CommitWatch()
@@ -123,65 +98,28 @@ def _poller() -> tuple[BusyPoller, _Loop, CommitWatch]:
     return poller, loop, commits
 
 
-def test_without_a_commit_in_flight_each_turn_queues_the_next_and_never_yields(
-    clock: _Clock,
-) -> None:
+def test_without_a_commit_in_flight_each_turn_queues_the_next() -> None:
     poller, loop, _commits = _poller()
     for _ in range(3):
-        clock.now += 100
         loop.run_one()
-    assert len(loop.queued) == 1 and clock.yields == 0 and poller.turns == 3
+    assert len(loop.queued) == 1 and poller.turns == 3 and not poller.sleeping
 
 
-def test_an_idle_turn_yields_the_core_to_the_sync_thread_while_a_commit_runs(
-    clock: _Clock,
-) -> None:
+def test_the_loop_sleeps_through_a_commit_and_polls_again_once_every_commit_ended() -> None:
     poller, loop, commits = _poller()
     commits.started()
-    clock.now += 100  # idle: the previous turn ended just before
-    loop.run_one()
-    assert clock.yields == 1 and len(loop.queued) == 1
-    clock.now += IDLE_NS  # busy: the loop had work between the turns
-    loop.run_one()
-    assert clock.yields == 1 and len(loop.queued) == 1
+    loop.run_one()  # a commit in flight: no next turn, so the loop may sleep in epoll
+    assert loop.queued == [] and poller.sleeping and poller.commit_sleeps == 1
+    commits.started()  # another session's commit
     commits.ended()
-    clock.now += 100
-    loop.run_one()
-    assert clock.yields == 1 and poller.stolen == 0
-
-
-def test_a_stolen_yield_makes_the_loop_sleep_through_commits_for_a_while(
-    clock: _Clock, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.WARNING, logger="fixrouter.busypoll")
-    poller, loop, commits = _poller()
-    commits.started()
-    clock.yield_takes = STOLEN_NS + 1  # another task had the core meanwhile
-    clock.now += 100
-    loop.run_one()
-    assert poller.stolen == 1 and len(loop.queued) == 1
-    clock.yield_takes = 0
-    clock.now += 100
-    loop.run_one()  # idle, a commit in flight, backing off: sleep (no next turn queued)
-    assert loop.queued == [] and poller.sleeping and clock.yields == 1
-    commits.ended()  # the commit's result is back on the loop: poll again
+    assert loop.queued == [] and poller.sleeping  # one still in flight
+    commits.ended()  # the last result is back on the loop: poll again
     assert len(loop.queued) == 1 and not poller.sleeping
-    clock.now += busypoll.BACKOFF_NS
-    commits.started()
     loop.run_one()
-    clock.now += 100
-    loop.run_one()
-    assert clock.yields == 2  # backed off long enough: yielding again
-    clock.now += busypoll.BACKOFF_NS
-    clock.yield_takes = STOLEN_NS + 1
-    loop.run_one()
-    loop.run_one()
-    assert poller.stolen == 2
-    (warning,) = caplog.records  # one warning a minute, not one per stolen yield
-    assert "another task held the engine's core" in warning.getMessage()
+    assert len(loop.queued) == 1
 
 
-def test_stop_ends_the_turns_and_start_resumes_them_once(clock: _Clock) -> None:
+def test_stop_ends_the_turns_and_start_resumes_them_once() -> None:
     poller, loop, _commits = _poller()
     poller.stop()
     loop.run_one()
@@ -191,15 +129,17 @@ def test_stop_ends_the_turns_and_start_resumes_them_once(clock: _Clock) -> None:
     assert len(loop.queued) == 1
 
 
-def test_a_poller_asleep_in_a_commit_stays_asleep_if_stopped_meanwhile(clock: _Clock) -> None:
+def test_a_poller_stopped_while_asleep_in_a_commit_stays_stopped() -> None:
     poller, loop, commits = _poller()
     commits.started()
-    clock.yield_takes = STOLEN_NS + 1
     loop.run_one()
-    clock.yield_takes = 0
-    clock.now += 100
-    loop.run_one()
-    assert poller.sleeping and loop.queued == []
+    assert poller.sleeping
     poller.stop()
     commits.ended()
-    assert loop.queued == []
+    assert loop.queued == [] and not poller.on
+    poller.start()  # and a start while a commit runs waits for its end
+    commits.started()
+    loop.run_one()
+    assert loop.queued == [] and poller.sleeping
+    commits.ended()
+    assert len(loop.queued) == 1

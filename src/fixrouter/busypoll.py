@@ -18,62 +18,44 @@ costs well under a microsecond and allocates one handle that is freed at once (n
 for the garbage collector).
 
 **The group commit (`fsync` durability).** Each session's journal is made durable by
-`fdatasync` in its own thread (`fixrouter.transport`), and the thread needs the GIL back
-after each `fdatasync` (twice per commit: the order book's intent log, then the journal)
-before the loop can release the held orders. A loop that never sleeps drops and retakes
-the GIL around each of its callbacks, dozens of times per millisecond; every drop
-signals the waiting thread and restarts its wait, so CPython's forced switch (after
+`fdatasync` in its own thread (`fixrouter.transport`), and that thread needs the GIL
+back after each `fdatasync` (twice per commit: the order book's intent log, then the
+journal) before the loop can release the held orders. A polling loop drops and retakes
+the GIL around each of its callbacks, many times per microsecond of idling; every drop
+wakes the waiting thread and restarts its wait, so CPython's forced switch (after
 `sys.getswitchinterval()` without a switch) never comes, and the thread gets the GIL
-only when it wins a race against a loop that is already running. On the one core the
-engine is pinned to, the scheduler must also preempt the loop first, and it lets a
-running task finish its slice (EEVDF, milliseconds). Measured: paced tick-to-wire in
-`fsync` mode now and then 20 ms instead of 0.6 ms, and acknowledged throughput down to a
-fifth. So while any commit is in flight (`CommitWatch`):
+only when it wins a race against a loop that is already running on the same core.
+Measured: paced tick-to-wire in `fsync` mode 14-22 ms instead of 0.6 ms in a third of
+the runs, acknowledged throughput down to a fifth. So while any commit is in flight
+(`CommitWatch.in_flight`) the poller queues no turn: the loop sleeps in `epoll_wait`,
+the sync thread takes the GIL uncontended each time its `fdatasync` returns, and the
+commit's result (`call_soon_threadsafe`, an eventfd write) wakes the loop, which polls
+again from the moment the last commit in flight has ended (`CommitWatch.on_idle`).
+Orders that arrive meanwhile are read and journaled as by a sleeping loop; they wait
+for the next commit anyway. With `fsync` durability busy polling therefore gains only
+between commits, and costs nothing against a sleeping loop.
 
-* on an idle turn (the previous turn ended less than `IDLE_NS` ago) the poller calls
-  `os.sched_yield()`, which releases the GIL and offers the core: the sync thread, woken
-  by the disk, runs at once, and the CPU stays awake for the loop, which sees the
-  result on its next turn;
-* on a busy turn (the loop has orders to work through) it yields nothing: the loop is
-  then what a sleeping loop is under load, whose hand-off was measured as good;
-* if a yield kept the loop off its core for more than `STOLEN_NS`, another task is
-  runnable on the engine's core (it is not isolated): repeated yields would hand it the
-  core every turn, so for `BACKOFF_NS` the poller instead lets the loop sleep in epoll
-  while a commit is in flight, woken by the commit's result, and counts `stolen`.
+Kept out, after measuring (tests/bench/README.md): `os.sched_yield()` on each turn while
+a commit is in flight (the median fell from 0.6 to 0.4 ms, but in two runs of three the
+scheduler kept passing over the woken sync thread at each yield (it was not eligible
+yet, EEVDF) and the loop retook the GIL first: 14-17 ms medians); the same on idle turns
+only, and falling back to sleeping when a yield showed another task on the core (the
+same stall, triggered by the slow turns it causes); a short `sys.setswitchinterval`
+while a commit runs (the waiter's timer never expires: it is woken at every drop);
+`time.sleep(0)` (50 µs of timer slack here).
 
-tests/bench/README.md records what was measured for each alternative, and what did not
-help (a short `sys.setswitchinterval` while a sync runs; `time.sleep(0)`, which sleeps
-50 µs of timer slack here).
-
-**Other threads.** The `/metrics` HTTP server, the FIX-log and event-log writers sleep
-most of the time; when one wakes on the engine's core the scheduler preempts the
-polling loop for it (a task waking from sleep goes first) and it competes for the GIL as
-it would against a busy sleeping loop, so a scrape or a log write may wait for a few
-milliseconds more. None of them is on the order path.
+**Other threads.** The `/metrics` HTTP server and the FIX-log and event-log writers
+sleep most of the time; when one wakes on the engine's core the scheduler preempts the
+polling loop for it (a waking task goes first) and it competes for the GIL as it would
+against a busy sleeping loop, so a scrape or a log write may wait a few milliseconds
+more. None of them is on the order path.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import os
-import time
 
 from fixrouter.transport import CommitWatch
-
-log = logging.getLogger("fixrouter.busypoll")
-
-IDLE_NS = 5_000
-"""A turn that began less than this after the previous one had nothing else to run."""
-STOLEN_NS = 300_000
-"""A yield that kept the loop off its core this long gave the core to another task."""
-BACKOFF_NS = 100_000_000
-"""How long the poller sleeps through commits, after a stolen yield, before yielding again."""
-WARN_EVERY_NS = 60_000_000_000
-"""At most one warning about stolen yields per this long."""
-
-_now = time.monotonic_ns
-_yield = os.sched_yield
 
 
 class BusyPoller:
@@ -83,8 +65,7 @@ class BusyPoller:
     the poller takes its `on_idle` hook.
     """
 
-    __slots__ = ("_commits", "_last", "_loop", "_on", "_queued", "_sleeping", "_warn_after",
-                 "_yield_after", "stolen", "turns")
+    __slots__ = ("_commits", "_loop", "_on", "_queued", "_sleeping", "commit_sleeps", "turns")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, commits: CommitWatch) -> None:
         self._loop = loop
@@ -92,13 +73,10 @@ class BusyPoller:
         self._on = False
         self._queued = False
         self._sleeping = False
-        self._last = 0
-        self._yield_after = 0
-        self._warn_after = 0
         self.turns = 0
         """Loop iterations polled so far."""
-        self.stolen = 0
-        """Yields during which another task had the engine's core (see `STOLEN_NS`)."""
+        self.commit_sleeps = 0
+        """Times the loop slept until the group commits in flight had ended."""
         commits.on_idle = self._commits_done
 
     @property
@@ -107,7 +85,7 @@ class BusyPoller:
 
     @property
     def sleeping(self) -> bool:
-        """True while the loop sleeps through a commit (after a stolen yield)."""
+        """True while the loop sleeps through a group commit."""
         return self._sleeping
 
     def start(self) -> None:
@@ -121,7 +99,6 @@ class BusyPoller:
 
     def _queue(self) -> None:
         self._queued = True
-        self._last = _now()
         self._loop.call_soon(self._turn)
 
     def _turn(self) -> None:
@@ -129,31 +106,12 @@ class BusyPoller:
             self._queued = False
             return
         self.turns += 1
-        now = _now()
-        if self._commits.in_flight and now - self._last < IDLE_NS:
-            if now < self._yield_after:
-                self._queued = False
-                self._sleeping = True  # until `_commits_done`
-                return
-            _yield()
-            after = _now()
-            if after - now > STOLEN_NS:
-                self._stolen(after - now, after)
-            now = after
-        self._last = now
+        if self._commits.in_flight:
+            self._queued = False
+            self._sleeping = True  # until `_commits_done`
+            self.commit_sleeps += 1
+            return
         self._loop.call_soon(self._turn)
-
-    def _stolen(self, held_ns: int, now: int) -> None:
-        self.stolen += 1
-        self._yield_after = now + BACKOFF_NS
-        if now >= self._warn_after:
-            self._warn_after = now + WARN_EVERY_NS
-            log.warning(
-                "busy_poll: another task held the engine's core for %d µs while a group "
-                "commit ran (%d times so far): the core is not the engine's alone; the loop "
-                "sleeps through commits for %g s after each such time",
-                held_ns // 1000, self.stolen, BACKOFF_NS / 1e9,
-            )  # fmt: skip
 
     def _commits_done(self) -> None:
         if self._sleeping:

@@ -187,7 +187,7 @@ def test_engine_trades_and_logs_out_under_the_unit_filters(tmp_path: Path) -> No
             'SenderCompID = "FIXROUTER"\nTargetCompID = "IB"\n'
             f'SocketConnectHost = "127.0.0.1"\nSocketConnectPort = {sim.port}\n'
             f'FileStorePath = "{tmp_path / "store"}"\nDurability = "fsync"\n'
-            # Busy polling calls sched_yield and sched_getaffinity: allowed by the unit.
+            # A busy-polling loop (and its sched_getaffinity at start) under the filters.
             "[engine]\nbusy_poll = true\n"
         )
         feed = tmp_path / "feed.txt"

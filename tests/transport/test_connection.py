@@ -480,8 +480,8 @@ def test_fsync_mode_under_a_busy_poller_sends_nothing_before_its_sync(tmp_path: 
         await asyncio.get_running_loop().run_in_executor(None, store.entered.wait, 5)
         for i in range(1, 20):
             t.send_app(b"D", ORDER.replace(b"ORD1", b"P%d" % i))
-        turns = poller.turns
-        await until(lambda: poller.turns > turns + 100)  # the loop polls on meanwhile
+        await asyncio.sleep(0.1)  # the loop sleeps through the commit, serving events
+        assert poller.sleeping
         assert types(peer.all_received()).count(b"D") == 0
         assert store.synced_upto() < store.written_upto()
         store.gate.set()
@@ -489,6 +489,9 @@ def test_fsync_mode_under_a_busy_poller_sends_nothing_before_its_sync(tmp_path: 
         ids = [m.get(11) for m in peer.all_received() if m.msg_type == b"D"]
         assert ids == [b"P%d" % i for i in range(20)]
         assert store.synced_upto() == store.written_upto()
+        turns = poller.turns
+        await until(lambda: poller.turns > turns)  # polling again after the last commit
+        assert not poller.sleeping
         await t.stop()
         await task
         poller.stop()
