@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+import fixrouter
 from fixrouter.dialect import ALL_OPEN_ORDERS, Dialect, OrderTerms
 from fixrouter.dictionary import CompiledValidator
 from fixrouter.errors import ConfigError, LocalProtocolError
@@ -372,7 +373,6 @@ def test_bad_orders_are_local_errors(
         ("C\x011", r"ClOrdID\(11\)='C\\x011' contains the SOH delimiter"),
         ("C" * 65, "is 65 characters long; the limit is 64"),
         ("Cé", "non-ASCII"),
-        (b"C1", "must be a string, not bytes"),
     ],
 )
 def test_bad_cl_ord_ids(dialect: Dialect, cl_ord_id: Any, message: str) -> None:
@@ -385,6 +385,30 @@ def test_bad_cl_ord_ids(dialect: Dialect, cl_ord_id: Any, message: str) -> None:
         dialect.replace_body(order(), ReplaceOrder("s", "o", "n"), "C2", cl_ord_id, TT)
     with pytest.raises(LocalProtocolError):
         dialect.status_body(cl_ord_id)
+
+
+def _wrong_python_type(message: str) -> Any:
+    """A value of the wrong Python type is refused: by the builder's own check when it runs
+    interpreted, by mypyc's argument check (a TypeError naming both types) when compiled."""
+    if "fixrouter.dialect.builder" in fixrouter.COMPILED_MODULES:
+        return pytest.raises(TypeError, match="object expected; got")
+    return pytest.raises(LocalProtocolError, match=message)
+
+
+def test_a_bytes_cl_ord_id_is_refused(dialect: Dialect) -> None:
+    cl_ord_id: Any = b"C1"
+    with _wrong_python_type(r"ClOrdID\(11\)=b'C1' must be a string, not bytes"):
+        dialect.new_order_body(order(), cl_ord_id, TT)
+    with _wrong_python_type(r"OrigClOrdID\(41\)=b'C1' must be a string, not bytes"):
+        dialect.cancel_body(order(), "C2", cl_ord_id, TT)
+    with _wrong_python_type("must be a string, not bytes"):
+        dialect.status_body(cl_ord_id)
+
+
+def test_a_str_transact_time_is_refused(dialect: Dialect) -> None:
+    transact_time: Any = TT.decode()
+    with _wrong_python_type(r"TransactTime\(60\)"):
+        dialect.new_order_body(order(), "C2", transact_time)
 
 
 def test_limits_are_settings(make_dialect: Callable[..., Dialect]) -> None:
@@ -401,7 +425,7 @@ def test_limits_are_settings(make_dialect: Callable[..., Dialect]) -> None:
 @pytest.mark.parametrize(
     "transact_time",
     [b"", b"20261124-10:22:16.1", b"20261124-25:22:16.120", b"20261124 10:22:16.120",
-     b"20261124-10:22:16.12\x01", TT.decode()],
+     b"20261124-10:22:16.12\x01"],
 )
 def test_bad_transact_time(dialect: Dialect, transact_time: Any) -> None:
     dialect.new_order_body(order(), "C1", TT)  # primes the per-second cache
@@ -423,11 +447,11 @@ def test_a_refused_order_leaves_no_trace(dialect: Dialect) -> None:
     assert dialect.proven_shapes() == {b"D": [], b"F": [], b"G": [], b"H": []}
 
 
-class _RefusingValidator:
-    """A stand-in whose dictionary check refuses everything, to see the dialect obey it."""
+class _RefusingValidator(CompiledValidator):
+    """A validator whose dictionary check refuses everything, to see the dialect obey it."""
 
     def __init__(self) -> None:
-        self.dictionary = VALIDATOR.dictionary
+        super().__init__(VALIDATOR.dictionary)
         self.calls = 0
 
     def validate_outbound(self, msg_type: bytes, body: Any) -> None:
@@ -439,7 +463,7 @@ def test_the_dictionary_check_guards_every_new_shape() -> None:
     from fixrouter.dialect import DialectSettings
 
     refusing = _RefusingValidator()
-    dialect = Dialect(DialectSettings(), refusing)  # type: ignore[arg-type]
+    dialect = Dialect(DialectSettings(), refusing)
     for _ in range(2):
         with pytest.raises(LocalProtocolError, match="refused b'D'"):
             dialect.new_order_body(order(), "C1", TT)

@@ -71,6 +71,8 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
+from mypy_extensions import mypyc_attr
+
 from fixrouter.store import records, search
 from fixrouter.store.base import (
     CorruptJournalError,
@@ -131,6 +133,8 @@ def _lock(fd: int, path: Path) -> None:
         raise StoreError(f"{path} is in use by another process") from None
 
 
+# Subclassable from interpreted code (tests hold a sync to watch group commit).
+@mypyc_attr(allow_interpreted_subclasses=True)
 class JournalStore:
     """File-backed MessageStore for one session. See the module docstring.
 
