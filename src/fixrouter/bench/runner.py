@@ -59,7 +59,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from fixrouter import gc_policy
+from fixrouter import COMPILED_MODULES, gc_policy
 from fixrouter.bench.control import Child, ControlError, pin_to_cpu
 from fixrouter.bench.memory import memory_run
 from fixrouter.bench.probe import BenchFlow, WireProbe
@@ -440,6 +440,9 @@ async def run_bench(options: BenchOptions) -> Figures:
     engine = ("CPython's default gc" if options.python_gc else "gc_policy")
     engine += (", busy-polling loop ([engine] busy_poll = true)" if options.busy_poll
                else ", loop sleeps in epoll when idle ([engine] busy_poll = false)")
+    # The engine runs in this process, so this process's build is the engine's.
+    engine += (f", order path compiled by mypyc ({len(COMPILED_MODULES)} modules)"
+               if COMPILED_MODULES else ", order path interpreted (a FIXROUTER_PURE build)")
     result: Figures = {
         "options": {k: (str(v) if isinstance(v, Path) else v)
                     for k, v in asdict(options).items()},
