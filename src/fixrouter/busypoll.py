@@ -21,26 +21,27 @@ for the garbage collector).
 `fdatasync` in its own thread (`fixrouter.transport`), and that thread needs the GIL
 back after each `fdatasync` (twice per commit: the order book's intent log, then the
 journal) before the loop can release the held orders. A polling loop drops and retakes
-the GIL around each of its callbacks, many times per microsecond of idling; every drop
+the GIL around each of its callbacks, about once a microsecond while idle; every drop
 wakes the waiting thread and restarts its wait, so CPython's forced switch (after
 `sys.getswitchinterval()` without a switch) never comes, and the thread gets the GIL
 only when it wins a race against a loop that is already running on the same core.
-Measured: paced tick-to-wire in `fsync` mode 14-22 ms instead of 0.6 ms in a third of
-the runs, acknowledged throughput down to a fifth. So while any commit is in flight
-(`CommitWatch.in_flight`) the poller queues no turn: the loop sleeps in `epoll_wait`,
-the sync thread takes the GIL uncontended each time its `fdatasync` returns, and the
-commit's result (`call_soon_threadsafe`, an eventfd write) wakes the loop, which polls
-again from the moment the last commit in flight has ended (`CommitWatch.on_idle`).
+Measured: paced tick-to-wire in `fsync` mode with a p99 of 22-35 ms (medians up to
+22 ms) instead of 3-6 ms in half the runs, acknowledged throughput down to a fifth.
+So while any commit is in flight (`CommitWatch.in_flight`) the poller queues no turn:
+the loop sleeps in `epoll_wait`, the sync thread takes the GIL uncontended each time its
+`fdatasync` returns, and the commit's result (`call_soon_threadsafe`, an eventfd write)
+wakes the loop, which polls again from the moment the last commit in flight has ended
+(`CommitWatch.on_idle`).
 Orders that arrive meanwhile are read and journaled as by a sleeping loop; they wait
 for the next commit anyway. With `fsync` durability busy polling therefore gains only
 between commits, and costs nothing against a sleeping loop.
 
 Kept out, after measuring (tests/bench/README.md): `os.sched_yield()` on each turn while
-a commit is in flight (the median fell from 0.6 to 0.4 ms, but in two runs of three the
-scheduler kept passing over the woken sync thread at each yield (it was not eligible
-yet, EEVDF) and the loop retook the GIL first: 14-17 ms medians); the same on idle turns
-only, and falling back to sleeping when a yield showed another task on the core (the
-same stall, triggered by the slow turns it causes); a short `sys.setswitchinterval`
+a commit is in flight (the best medians, 0.4 ms, but in about half the runs the same
+stall set in: the yield returned to the loop before the woken sync thread could run,
+and the loop retook the GIL first); the same on idle turns only, falling back to
+sleeping when a yield showed another task on the core (stalled in 8 runs of 10: the
+stall's own context switches make turns look busy); a short `sys.setswitchinterval`
 while a commit runs (the waiter's timer never expires: it is woken at every drop);
 `time.sleep(0)` (50 µs of timer slack here).
 
