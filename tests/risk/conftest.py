@@ -74,23 +74,18 @@ class FakeBook:
     """An order book that is ready, with the orders and positions a test gives it."""
 
     def __init__(self, orders: Iterable[FakeOrder] = (), positions: Iterable[Pos] = (),
-                 retired: Iterable[Any] = (), last_prices: dict[str, Decimal] | None = None,
-                 retired_ids: dict[tuple[str, str], str] | None = None):
+                 retired: Iterable[Any] = (), last_prices: dict[str, Decimal] | None = None):
         self.ready = True
         self._orders = list(orders)
         self._positions = list(positions)
         self._retired = list(retired)
         self._last_prices = last_prices or {}
-        self._retired_ids = retired_ids or {}
 
     def retired_totals(self) -> list[Any]:
         return self._retired
 
     def last_prices(self) -> dict[str, Decimal]:
         return self._last_prices
-
-    def retired_status(self, strategy: str, order_id: str) -> str | None:
-        return self._retired_ids.get((strategy, order_id))
 
     def orders(self) -> list[FakeOrder]:
         return self._orders

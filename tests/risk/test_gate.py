@@ -363,13 +363,18 @@ def test_records_go_when_orders_finish_under_every_id() -> None:
     assert gate.exposure.accounts["U1"].messages == 2  # the day's counts stay
 
 
-def test_a_retired_id_is_refused_as_in_use() -> None:
-    book = FakeBook(retired_ids={("s1", "done1"): "filled"})
-    gate = open_gate(book=book)
-    assert code(gate.check_new(order("done1"), SESSION, T)) == C.DUPLICATE_ORDER
+def test_a_finished_orders_id_is_the_books_to_refuse() -> None:
+    # The gate refuses an id while it knows the order; once the order is finished the
+    # order book refuses it (DUPLICATE_ID) and the router hands back what was counted.
+    gate = open_gate()
     a = accept(gate, qty=100)
-    assert code(gate.check_replace(ReplaceOrder("s1", a.id, "done1", qty=D(50)), SESSION,
-                                   T)) == C.DUPLICATE_ORDER
+    a.fill(100, "100")
+    gate.on_report(a, T, ExecKind.FILL)
+    messages = gate.exposure.accounts["U1"].messages
+    assert gate.check_new(order(a.id), SESSION, T) is None
+    gate.on_send_failed("s1", a.id)
+    assert gate.exposure.accounts["U1"].messages == messages
+    assert sums(gate) == (0, D(0), D(0))
 
 
 def test_send_failed_releases_a_new_order() -> None:
@@ -605,14 +610,13 @@ def test_rebuild_counts_the_retired_orders_totals() -> None:
                RetiredTotal("s1", "U1", "ES", "ES:FUT:202403:", "USD", D(50), orders=2,
                             filled=1, notional=D(4000))]
     book = FakeBook([], [Pos("U1", "AAPL", D(10))], retired=retired,
-                    last_prices={"AAPL": D("101.5")}, retired_ids={("s1", "x"): "filled"})
+                    last_prices={"AAPL": D("101.5")})
     gate = open_gate(refs={}, book=book)
     acct = gate.exposure.accounts["U1"]
     assert acct.messages == 7 and acct.executions == 4
     assert acct.filled_notional["USD"] == D(1000) + D(4000) * 50  # the order's multiplier
     assert gate.references.get("AAPL") == D("101.5")
     assert gate.exposure.instruments[("U1", "AAPL")].position == D(10)
-    assert code(gate.check_new(order("x"), SESSION, T)) == C.DUPLICATE_ORDER
 
 
 # ---- reload ----------------------------------------------------------------------------------

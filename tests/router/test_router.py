@@ -253,6 +253,28 @@ def test_a_reused_id_is_duplicate_id_whichever_stage_sees_it_first(broker: Broke
     assert len(stack.port.sent) == 1
 
 
+def test_a_finished_orders_id_is_duplicate_id_and_the_gate_counts_nothing(
+    broker: Broker,
+) -> None:
+    # The order is retired once it is filled (issue 7): the gate no longer knows it, the
+    # book refuses its id for the rest of the day, and what the gate counted meanwhile
+    # is handed back.
+    stack = risk_stack()
+    stack.new("o1")
+    stack.router.on_deliver("s1", broker.report(stack.port.sent[0], "2", "2", cum="100"))
+    stack.outlet.take("alpha")
+    risk = stack.gate.risk  # type: ignore[attr-defined]
+    account = risk.exposure.account("")
+    messages = account.messages
+    stack.new("o1", price=Decimal("189"))
+    (error,) = stack.outlet.take("alpha")
+    assert isinstance(error, RequestError) and error.code is ErrorCode.DUPLICATE_ID
+    assert len(stack.port.sent) == 1
+    assert (account.open_count, account.messages) == (0, messages)
+    assert risk.record("alpha", "o1") is None
+    assert stack.router.book.retired_status("alpha", "o1") is OrderStatus.FILLED
+
+
 def test_a_replace_is_checked_on_its_new_terms() -> None:
     stack = risk_stack()
     stack.new("o1")

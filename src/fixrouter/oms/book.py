@@ -155,6 +155,7 @@ _WORKING = Target.WORKING
 _BROKER = Target.BROKER
 _SIGN = {Side.BUY: 1, Side.SELL: -1, Side.SHORT: -1}
 _NAMING = frozenset({IntentKind.NEW, IntentKind.REPLACE})  # intents that name an order
+_FEW = 8  # report keys kept in a tuple before a set
 
 
 class OmsError(FixRouterError):
@@ -300,10 +301,9 @@ class OrderBook:
         return self._retired.get(strategy, order_id) is not None
 
     def retired_status(self, strategy: str, order_id: str) -> OrderStatus | None:
-        """The final status of a retired id that no live order holds, else None."""
-        ids = self._ids.get(strategy)
-        if ids is not None and order_id in ids:
-            return None
+        """The final status recorded when the id was retired, else None. (An order read
+        back for a late report and working again holds its id live meanwhile.) The risk
+        gate's duplicate check calls this for every new order: one hash and a bit."""
         return self._retired.get(strategy, order_id)
 
     def sent(self, item: Prepared) -> Accepted | None:
@@ -471,7 +471,12 @@ class OrderBook:
 
     def _link(self, order: Order, cl: str) -> None:
         self._by_cl[cl] = order
-        order.cls.append(cl)
+        chain = order.chain
+        if chain is None:
+            # No replace was confirmed without a link first: cl_ord_id is the first one.
+            order.chain = [order.cl_ord_id, cl] if order.cl_ord_id else [cl]
+        else:
+            chain.append(cl)
 
     def _id_taken(self, strategy: str, order_id: str) -> bool:
         """Recovery's check: the id names a live order, a retired one or an old state."""
@@ -514,9 +519,15 @@ class OrderBook:
         if ids is not None and ids.get(order.id) is order:
             del ids[order.id]
         by_cl = self._by_cl
-        for cl in order.cls:
-            if by_cl.get(cl) is order:
+        chain = order.chain
+        if chain is None:
+            cl = order.cl_ord_id
+            if cl and by_cl.get(cl) is order:
                 del by_cl[cl]
+        else:
+            for cl in chain:
+                if by_cl.get(cl) is order:
+                    del by_cl[cl]
         oid = order.order_id
         if oid and self._by_order_id.get(oid) is order:
             del self._by_order_id[oid]
@@ -674,13 +685,19 @@ class OrderBook:
                 order = self._adopt(msg, session)
                 if order is None:
                     return []
+        # The keys applied: one (bytes), a few (a tuple), many (a set); no container
+        # for most orders, so nothing more for the garbage collector to track.
         seen = order.seen
         if seen is None:
-            order.seen = {key}
-        elif key in seen:
+            order.seen = key
+        elif seen == key or (not isinstance(seen, bytes) and key in seen):
             self.counters.inc(Anomaly.DUPLICATE_REPORT)
             log.debug("duplicate report %r ignored", exec_id_b)
             return []
+        elif isinstance(seen, bytes):
+            order.seen = (seen, key)
+        elif isinstance(seen, tuple):
+            order.seen = (*seen, key) if len(seen) < _FEW else {*seen, key}
         else:
             seen.add(key)
         oid = idx.get(b"37")

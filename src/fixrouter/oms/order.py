@@ -20,7 +20,8 @@ waiting for an answer: nothing but a late report (a bust, a correction, a duplic
 concern it any more, and the order book retires it to a compact form (see
 `fixrouter.oms.book`). While it lives, it carries what applying reports exactly once
 needs: `seen` (the keys of the reports applied), `fills` (its fills by ExecID, for busts
-and corrections) and `cls` (every ClOrdID the book filed it under).
+and corrections) and `cls` (every ClOrdID the book filed it under: its first, and those
+of its cancels and replaces).
 
 Orders are mutable and owned by the `OrderBook`; everyone else reads them. `req` is the
 `NewOrder` it was created from (for a recovered order, rebuilt from the journaled
@@ -82,7 +83,7 @@ class Order:
     """The book's record of one order. Read-only outside the order book."""
 
     __slots__ = (
-        "acknowledged", "cl_ord_id", "cls", "cum_qty", "fills", "id", "notional",
+        "acknowledged", "chain", "cl_ord_id", "cum_qty", "fills", "id", "notional",
         "order_id", "pending_cancel", "pending_replace", "position", "price", "qty",
         "queued", "recalled", "req", "seen", "session", "status", "stop_price",
         "strategy", "text", "tif",
@@ -107,8 +108,11 @@ class Order:
         self.pending_replace: ReplaceIntent | None = None
         self.position: Position | None = None  # bound at the first fill
         self.text = ""  # the broker's last Text(58) on a reject, or our own reason
-        self.cls: list[str] = [cl_ord_id] if cl_ord_id else []
-        self.seen: set[bytes] | None = None  # keys of the reports applied (book.py)
+        self.chain: list[str] | None = None
+        """Every ClOrdID once a cancel or replace gave it another (None: only
+        `cl_ord_id`, which a replace cannot have changed without one)."""
+        self.seen: bytes | tuple[bytes, ...] | set[bytes] | None = None
+        """Keys of the reports applied (book.py): one, a few, or a set of many."""
         self.fills: dict[str, Fill] | None = None  # by ExecID, corrections' included
         self.queued = False  # finished, waiting in the book's retirement queue
         self.recalled: tuple[Decimal, Decimal] | None = None
@@ -175,6 +179,13 @@ class Order:
     @property
     def is_working(self) -> bool:
         return self.status not in TERMINAL
+
+    @property
+    def cls(self) -> list[str]:
+        """Every ClOrdID the order was filed under (its first, then its requests')."""
+        if self.chain is not None:
+            return self.chain
+        return [self.cl_ord_id] if self.cl_ord_id else []
 
     @property
     def finished(self) -> bool:

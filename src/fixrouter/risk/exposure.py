@@ -164,9 +164,6 @@ class OrderSource(Protocol):
     def last_prices(self) -> Mapping[str, Decimal]:
         """Average price of the latest retired order with fills, per instrument."""
         ...
-    def retired_status(self, strategy: str, order_id: str) -> object | None:
-        """Not None if the id names a retired order (its final status)."""
-        ...
 
 
 # ---- records --------------------------------------------------------------------------------

@@ -49,9 +49,10 @@ request the book refused, or that could not be sent, is released with
 
 **Restart.** A new gate fails closed: every new order and replace is refused with
 RISK_STATE_UNKNOWN until `rebuild(book)` has read the order book's orders, positions and
-the totals of its retired orders, and `rebuild_complete()` is called. The rebuild also
-hands the gate the book's check for retired ids, so an id of a finished order is refused
-(DUPLICATE_ORDER) as it was when the gate kept every order of the day.
+the totals of its retired orders, and `rebuild_complete()` is called. A reused id is
+refused here while the gate knows the order (it is working); for the rest of the day the
+order book refuses it (DUPLICATE_ID), and the router hands back what the gate counted
+(`on_send_failed`).
 
 **Kill switch, reload, reporting.** See `killswitch`, `config` and `denial`. Every
 denial is logged on `fixrouter.risk` and counted in `denials` by code. Automatic
@@ -64,7 +65,7 @@ reported (the engine's is `persist.KillSwitchLog`, a file, so a switch survives 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final, Protocol
@@ -193,8 +194,7 @@ class RiskGate:
         self.kill_journal: KillSwitchJournal | None = None
         """Records engagements and releases before they take effect outside the gate
         (None: in memory only, as in unit tests)."""
-        self._retired_id: Callable[[str, str], object | None] | None = None
-        """The book's `retired_status`: not None for an id of a retired order."""
+
 
     # -- state ---------------------------------------------------------------------------
 
@@ -265,9 +265,7 @@ class RiskGate:
         if denial is not None:
             return self._deny(strategy, order.id, session, denial, now)
         key = (strategy, order.id)
-        if key in self._orders or (self._aliases and key in self._aliases) or (
-                self._retired_id is not None
-                and self._retired_id(strategy, order.id) is not None):
+        if key in self._orders or (self._aliases and key in self._aliases):
             return self._deny(strategy, order.id, session, _id_in_use(order.id), now)
         derivative = order.derivative
         if derivative is None:
@@ -436,9 +434,7 @@ class RiskGate:
                 or (strategy, req.id) in self._queued:
             return None
         new_key = (strategy, req.new_id)
-        if new_key in self._orders or new_key in self._aliases or (
-                self._retired_id is not None
-                and self._retired_id(strategy, req.new_id) is not None):
+        if new_key in self._orders or new_key in self._aliases:
             return self._deny(strategy, req.new_id, session, _id_in_use(req.new_id), now)
         acct = rec.acct
         inst = rec.inst
@@ -604,7 +600,7 @@ class RiskGate:
             rec = self._adopt(order, rebuilt=False, counted=order.recalled)
         if rec is not None:
             self._sync(rec, order, now)
-            if order.finished:
+            if not rec.working and order.finished:
                 self._drop(rec)
         if exec_type is ExecKind.REJECTED and strategy:
             count = self._reject_window.hit(strategy, now)
@@ -746,7 +742,6 @@ class RiskGate:
         self._recent.clear()
         self.exposure = exp = Exposure()
         self._passed.clear()
-        self._retired_id = book.retired_status
         references = self.references.prices
         for total in book.retired_totals():
             acct = exp.account(total.account)

@@ -36,7 +36,7 @@ DEFAULT_EVERY = 64
 class SeqIndex:
     """Sparse sorted MsgSeqNum -> offset map backed by two ``array('q')``."""
 
-    __slots__ = ("_since", "every", "last_seq", "offsets", "rewinds", "saved", "seqs")
+    __slots__ = ("_due", "every", "last_seq", "offsets", "rewinds", "saved", "seqs")
 
     def __init__(self, every: int = DEFAULT_EVERY) -> None:
         if every < 1:
@@ -51,7 +51,7 @@ class SeqIndex:
         messages below a gap); 0 when nothing is saved."""
         self.saved = 0
         """Outbound messages saved in this period, superseded ones included."""
-        self._since = 0  # saves since the last entry; 0 forces an entry at the next save
+        self._due = 0  # the value of `saved` at which the next save gets an entry
 
     def __len__(self) -> int:
         """Entries held (not messages saved)."""
@@ -59,14 +59,13 @@ class SeqIndex:
 
     def add(self, seq: int, offset: int) -> None:
         """Note a saved message; the caller guarantees ``seq`` is above `last_seq`."""
-        since = self._since
-        if since == 0:
+        saved = self.saved
+        if saved >= self._due:
             self.seqs.append(seq)
             self.offsets.append(offset)
-        since += 1
-        self._since = 0 if since >= self.every else since
+            self._due = saved + self.every
+        self.saved = saved + 1
         self.last_seq = seq
-        self.saved += 1
 
     def drop_from(self, seq: int, offset: int) -> None:
         """A rewind at file offset ``offset``: every message with MsgSeqNum >= ``seq``
@@ -77,7 +76,7 @@ class SeqIndex:
         self.rewinds.append((offset, seq))
         if self.last_seq >= seq:
             self.last_seq = seq - 1
-        self._since = 0
+        self._due = self.saved
 
     def start(self, begin: int) -> int | None:
         """The offset to read forward from for messages with MsgSeqNum >= ``begin``: the
@@ -97,7 +96,7 @@ class SeqIndex:
         self.rewinds.clear()
         self.last_seq = 0
         self.saved = 0
-        self._since = 0
+        self._due = 0
 
 
 class Staleness:
