@@ -163,7 +163,10 @@ async def memory_run(bench: _Bench) -> Figures:
         await sampler.stop()
         await helper.request({"cmd": "mode", "mode": "acked"})
     orders = run["sent"]
-    peak = max([sampler.rss_kb[i] / 1000 for i in range(sampler.n)] + [end])
+    peak, peak_at = end, stats.accepted
+    for i in range(sampler.n):
+        if sampler.rss_kb[i] / 1000 > peak:
+            peak, peak_at = sampler.rss_kb[i] / 1000, sampler.orders[i]
     return {
         "orders": orders,
         "warmup_orders": warmup["sent"] if warmup else 0,
@@ -172,6 +175,7 @@ async def memory_run(bench: _Bench) -> Figures:
         "rss_after_warmup_mb": round(after_warmup, 1),
         "rss_end_mb": round(end, 1),
         "rss_peak_mb": round(peak, 1),
+        "rss_peak_at_orders": peak_at,
         "rss_growth_mb": round(end - after_warmup, 1),
         "rss_growth_per_1m_orders_mb": round((end - after_warmup) / orders * 1e6, 1)
         if orders else 0.0,
