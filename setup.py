@@ -53,6 +53,7 @@ COMPILED = [
     "fixrouter/oms/intents.py",
     "fixrouter/oms/order.py",
     "fixrouter/oms/positions.py",
+    "fixrouter/oms/retired.py",
     "fixrouter/oms/states.py",
     "fixrouter/oms/wire.py",
     "fixrouter/risk/checks.py",
