@@ -69,6 +69,15 @@ class _EmptyBook:
     def positions(self) -> list[object]:
         return []
 
+    def retired_status(self, strategy: str, order_id: str) -> None:
+        return None  # no finished orders yet: every id is new
+
+    def retired_totals(self) -> list[object]:
+        return []
+
+    def last_prices(self) -> dict[str, Decimal]:
+        return {}
+
 
 class _Filled:
     """Stands in for `oms.Order` after a partial fill, for the `on_report` figure."""
