@@ -54,3 +54,15 @@ def test_about_sixteen_bytes_an_id() -> None:
             break
         ids.put("strategy", f"extra{i}", S.FILLED)
     assert ids.nbytes / len(ids) <= 21  # 2**21 slots of 8 bytes at a million ids
+
+
+def test_the_tables_live_in_mappings_of_their_own() -> None:
+    # Not in the allocator's heap: an old table freed after a growth goes back to the OS
+    # at once, instead of staying in RSS (which measured as every generation summed).
+    import mmap
+
+    ids = RetiredIds(capacity=8)
+    for i in range(100):
+        ids.put("s", str(i), S.FILLED)
+    assert isinstance(ids._slots.obj, mmap.mmap) and isinstance(ids._bits.obj, mmap.mmap)
+    assert ids._slots.itemsize == 8

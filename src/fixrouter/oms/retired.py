@@ -8,11 +8,15 @@ outlive it in memory, because they are needed on hot or exact paths:
 * **Its id is used for the day.** A strategy that sends a finished order's id again gets
   ``DUPLICATE_ID``, and a cancel of it ``ORDER_NOT_WORKING`` naming its final status, at
   the speed of a live order's. `RetiredIds` is an open-addressing hash set of 64-bit
-  slots in one ``array('q')``: the high 60 bits of ``hash((strategy, id))`` and the final
+  int64 slots: the high 60 bits of ``hash((strategy, id))`` and the final
   status in the low 4. No Python object per entry: 8 bytes a slot, at most 3/4 full, so
   10.7 to 21 bytes per id (16.8 at a million). A false match needs two different ids
   with the same 60-bit hash (about 1e-12 per look-up at a million ids), and errs on the
-  safe side: a fresh id refused as a duplicate, never a duplicate sent. Slots are probed
+  safe side: a fresh id refused as a duplicate, never a duplicate sent. The slots (and
+  the filter below) live in anonymous memory mappings of their own, not in the
+  allocator's heap: a growth's old table goes back to the OS as soon as it has been
+  moved out (a freed heap block of a few MB can stay in RSS for good, which measured
+  as the sum of every generation, 31 MB at a million ids instead of 18). Slots are probed
   linearly, and in front of them sits a one-hash Bloom filter of 4 bits per slot (half
   a byte, another hash bits than the slot's): the common look-up, a fresh id, is
   answered by one bit 83 to 91% of the time, so its cost stays near 0.15 µs however
@@ -33,7 +37,7 @@ outlive it in memory, because they are needed on hot or exact paths:
 
 from __future__ import annotations
 
-from array import array
+import mmap
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -48,12 +52,17 @@ _FILTER_BITS = 4  # Bloom filter bits per slot
 _FILTER_SHIFT = 28  # filter bit index: hash bits 32 and up (slot index: bits 4 and up)
 
 
-def _empty(capacity: int) -> array[int]:
-    return array("q", [0]) * capacity
+def _mapped(size: int) -> memoryview:
+    """`size` zeroed bytes in an anonymous mapping: unmapped when the view is dropped."""
+    return memoryview(mmap.mmap(-1, max(size, 1), flags=mmap.MAP_PRIVATE))
 
 
-def _filter(capacity: int) -> bytearray:
-    return bytearray(capacity * _FILTER_BITS // 8)
+def _empty(capacity: int) -> memoryview:
+    return _mapped(capacity * 8).cast("q")
+
+
+def _filter(capacity: int) -> memoryview:
+    return _mapped(capacity * _FILTER_BITS // 8)
 
 
 class RetiredIds:
@@ -73,7 +82,7 @@ class RetiredIds:
         self._bmask = size * _FILTER_BITS - 1
         self._limit = size * 3 // 4
         self._used = 0
-        self._old: array[int] | None = None  # the table being moved out of while growing
+        self._old: memoryview | None = None  # the table being moved out of while growing
         self._old_bits = self._bits  # and its filter
         self._moved = 0  # slots of `_old` moved so far
 
