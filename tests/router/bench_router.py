@@ -37,6 +37,7 @@ from typing import Any
 
 import uvloop
 
+from fixrouter import COMPILED_MODULES
 from fixrouter.codec import Encoder, render_fields
 from fixrouter.gateway.server import _Connection
 from fixrouter.requests import NewOrder, OrderType, Side
@@ -242,6 +243,11 @@ def main() -> None:
     parser.add_argument("--line", action="store_true", help="also from a gateway line")
     parser.add_argument("--stages", action="store_true", help="median of each stage")
     args = parser.parse_args()
+    if args.stages and "fixrouter.router" in COMPILED_MODULES:
+        # The stage timers wrap the router's collaborators in proxies, which a
+        # mypyc-compiled Router refuses (its attributes are typed natively).
+        parser.error("--stages needs the interpreted build: run `make pure` first "
+                     "(`make compile` goes back)")
     with tempfile.TemporaryDirectory(prefix="bench-router-") as tmp:
         workdir = Path(tmp)
         runs = [("handle -> write, risk gate", False, False),
