@@ -133,6 +133,17 @@ def checker_for(type_name: str) -> Checker | None:
     return _CHECKERS.get(type_name.upper())
 
 
+def excludes_empty_and_soh(type_name: str) -> bool:
+    """Whether every value the type's syntax check accepts is non-empty and free of SOH.
+
+    True for every checked type but CHAR (one byte, which may be SOH); False for the
+    free-form types. The inbound fast tier relies on it to skip its own emptiness and SOH
+    tests on such fields.
+    """
+    name = type_name.upper()
+    return name in _CHECKERS and name != "CHAR"
+
+
 def expected_syntax(type_name: str) -> str:
     """How a value of this type must look, in words."""
     name = type_name.upper()

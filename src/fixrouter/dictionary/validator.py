@@ -25,6 +25,17 @@ syntax check from `formats`.
 
 `check_inbound` uses the thorough tier on a received message and classifies the first
 problem as a FIX 4.2 SessionRejectReason with its RefTagID, ready for a Reject (35=3).
+
+`check_inbound_message` is the session's entry point, and has a fast tier of its own for
+received messages: per message type, a dict from each tag *as its bytes on the wire*
+(header, trailer and top-level body tags) to the same kind of value check, and the
+frozenset of required tags as bytes. One pass over the decoded message's tag index, with
+no int conversion and no field list, then one subset test of the index's keys. It may
+only say "valid": anything it is not sure of (a repeated tag, a tag not written the
+canonical way, a group, a value that fails its check, a missing required tag, an unknown
+tag in strict mode) sends the message to `check_inbound` on the full field list, which
+names the problem. So its verdicts are `check_inbound`'s by construction;
+`tests/dictionary/test_inbound_fast.py` checks that on mutated messages.
 Header and trailer fields may be passed along with the body; their values are checked
 but their presence is the session layer's business. By default a received tag that the
 dictionary does not define for the message is ignored, not rejected: IB adds fields at
@@ -42,9 +53,10 @@ from typing import NamedTuple
 
 from mypy_extensions import mypyc_attr
 
+from fixrouter.codec import FixMessage
 from fixrouter.errors import LocalProtocolError
 
-from .formats import Checker, checker_for, expected_syntax
+from .formats import Checker, checker_for, excludes_empty_and_soh, expected_syntax
 from .model import Dictionary, FieldSet, GroupSpec
 
 # An int, not b"\x01": `int in bytes` is a memchr, ten times faster than a substring
@@ -113,6 +125,16 @@ class _CompiledMessage:
     fast_checks: Mapping[int, Checker | None]
 
 
+@dataclass(frozen=True, slots=True)
+class _InboundFast:
+    """A message type's inbound fast tier (see the module docstring)."""
+
+    # Every tag the message may carry outside groups (header, trailer, body), as bytes,
+    # to its value check: None for free text, `_never` for a group's count tag.
+    checks: Mapping[bytes, Checker | None]
+    required: frozenset[bytes]
+
+
 def _compile_set(field_set: FieldSet) -> _CompiledSet:
     return _CompiledSet(
         allowed=field_set.tags,
@@ -128,6 +150,20 @@ def _compile_group(group: GroupSpec) -> _CompiledGroup:
 
 def _never(value: bytes) -> bool:
     return False
+
+
+def _unknown_tag(value: bytes) -> bool:
+    return False
+
+
+# The fast tier's marker for a tag absent from its table (identity-compared).
+_UNKNOWN: Checker = _unknown_tag
+_ZERO_DIGIT = 0x30
+
+
+def _canonical_unknown(tag: bytes) -> bool:
+    """Digits without a leading zero: `int()` of it is the only tag these bytes can be."""
+    return tag.isdigit() and tag[0] != _ZERO_DIGIT
 
 
 def _enum_check(allowed: frozenset[bytes], multiple: bool) -> Checker:
@@ -151,6 +187,7 @@ class CompiledValidator:
         "_enums",
         "_envelope",
         "_formats",
+        "_inbound",
         "_messages",
         "_multi_value",
         "_strict_inbound",
@@ -192,6 +229,50 @@ class CompiledValidator:
             self._messages[spec.msg_type.encode("latin-1")] = _CompiledMessage(
                 label=f"{spec.name} (35={spec.msg_type})", body=body, fast_checks=fast_checks
             )
+        self._inbound: dict[bytes, _InboundFast] = {}
+        for msg_type, compiled in self._messages.items():
+            fast = self._compile_inbound(compiled)
+            if fast is not None:
+                self._inbound[msg_type] = fast
+
+    def _compile_inbound(self, compiled: _CompiledMessage) -> _InboundFast | None:
+        """The inbound fast tier of one message type, decided once (module docstring)."""
+        body = compiled.body
+        envelope = self._envelope
+        if body.required_set & envelope:
+            # The walk takes such a tag as header/trailer and never counts it as present:
+            # the message always fails. Leave that verdict to the walk.
+            return None
+        checks: dict[bytes, Checker | None] = {}
+        for tag in envelope | body.allowed:
+            if tag not in envelope and tag in body.groups:
+                check: Checker | None = _never
+            else:
+                check = self._inbound_value_check(tag)
+            checks[str(tag).encode("ascii")] = check
+        required = frozenset(str(tag).encode("ascii") for tag in body.required_set)
+        return _InboundFast(checks, required)
+
+    def _inbound_value_check(self, tag: int) -> Checker | None:
+        """A check whose result is truthy exactly when `_check_value(tag, value)` is None;
+        None means "free text": non-empty and without SOH."""
+        reference = self._check_value
+        allowed = self._enums.get(tag)
+        if allowed is not None and tag not in self._multi_value:
+            # The allowed values that pass every other test too: membership is the check.
+            return frozenset(v for v in allowed if reference(tag, v) is None).__contains__
+        field = self._dictionary.fields.get(tag)
+        syntax = self._formats.get(tag)
+        if allowed is None and tag not in self._data_tags:
+            if syntax is None:
+                return None
+            if field is not None and excludes_empty_and_soh(field.type):
+                return syntax
+
+        def check(value: bytes) -> bool:
+            return reference(tag, value) is None
+
+        return check
 
     @property
     def dictionary(self) -> Dictionary:
@@ -244,6 +325,33 @@ class CompiledValidator:
                 f"MsgType(35)={msg_type.decode('latin-1')!r} is not supported",
             )
         return self._walk_message(compiled, fields, outbound=False)
+
+    def check_inbound_message(self, msg: FixMessage) -> InboundProblem | None:
+        """`check_inbound(msg.msg_type, msg.fields)`, the same verdict, usually faster.
+
+        Raises:
+            RemoteProtocolError: a tag is not a number (from `FixMessage.fields`).
+        """
+        msg_type = msg.msg_type
+        fast = self._inbound.get(msg_type)
+        if fast is not None and not msg.has_repeated_tags():
+            index = msg.index
+            checks = fast.checks
+            strict = self._strict_inbound
+            for tag, value in index.items():
+                check = checks.get(tag, _UNKNOWN)
+                if check is None:
+                    if not value or _SOH in value:
+                        break
+                elif check is _UNKNOWN:
+                    if strict or not _canonical_unknown(tag):
+                        break
+                elif not check(value):
+                    break
+            else:
+                if index.keys() >= fast.required:
+                    return None
+        return self.check_inbound(msg_type, msg.fields)
 
     def _raise_outbound(
         self, compiled: _CompiledMessage, body: Sequence[tuple[int, bytes]]

@@ -104,7 +104,7 @@ class Session:
     """One FIX 4.2 initiator session. See the module docstring.
 
     `validator`, when given, checks the fields of every inbound application message we
-    deliver (`CompiledValidator.check_inbound`); a problem is answered with a session
+    deliver (`CompiledValidator.check_inbound_message`); a problem is answered with a session
     Reject carrying its RefTagID and reason, and the message is not delivered.
     """
 

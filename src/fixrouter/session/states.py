@@ -531,7 +531,7 @@ class InSession(State):
         validator = s.validator
         if validator is not None:
             try:
-                problem = validator.check_inbound(msg_type, msg.fields)
+                problem = validator.check_inbound_message(msg)
             except RemoteProtocolError as exc:
                 s.reject(seq, msg_type, RejectReason(exc.reject_reason or 0), str(exc),
                          exc.ref_tag)
