@@ -1,6 +1,10 @@
+import calendar
 import datetime
+from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fixrouter.codec import format_utc_ms, format_utc_us, parse_utc_timestamp
 
@@ -42,3 +46,82 @@ def test_parse(text: bytes, epoch: float) -> None:
 def test_parse_rejects(text: bytes) -> None:
     with pytest.raises(ValueError):
         parse_utc_timestamp(text)
+
+
+# The parse caches the epoch of the last minute it converted. Its verdicts and values
+# must be those of the full parse below (the implementation before the cache), whatever
+# was parsed just before.
+
+
+def reference_parse(value: bytes) -> float:
+    if len(value) < 17 or value[8:9] != b"-" or value[11:12] != b":" or value[14:15] != b":":
+        raise ValueError(f"not a UTCTimestamp: {value!r}")
+    try:
+        year = int(value[0:4])
+        month = int(value[4:6])
+        day = int(value[6:8])
+        hour = int(value[9:11])
+        minute = int(value[12:14])
+        second = int(value[15:17])
+    except ValueError:
+        raise ValueError(f"not a UTCTimestamp: {value!r}") from None
+    if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 61):
+        raise ValueError(f"not a UTCTimestamp: {value!r}")
+    fraction = 0.0
+    rest = value[17:]
+    if rest:
+        digits = rest[1:]
+        if rest[:1] != b"." or len(digits) not in (3, 6, 9) or not digits.isdigit():
+            raise ValueError(f"not a UTCTimestamp: {value!r}")
+        fraction = int(digits) / (10 ** len(digits))
+    whole = calendar.timegm((year, month, day, hour, minute, min(second, 59), 0, 0, 0))
+    return whole + fraction
+
+
+def outcome(parse: Callable[[bytes], float], value: bytes) -> tuple[str, object]:
+    try:
+        result = parse(value)
+    except ValueError as exc:
+        return "ValueError", str(exc)
+    return type(result).__name__, result
+
+
+_GOOD = [b"20261124-10:22:16", b"20261124-10:22:16.123", b"20261124-10:22:16.123456",
+         b"20261124-10:22:59.999", b"20261124-10:22:60", b"20261124-10:23:00.000",
+         b"20240229-23:59:59.999999999", b"19700101-00:00:00"]  # fmt: skip
+_BYTES = b"0123456789-:. +_xZ\x01"
+
+
+@given(
+    before=st.sampled_from(_GOOD),
+    base=st.sampled_from(_GOOD),
+    edits=st.lists(st.tuples(st.integers(0, 30), st.sampled_from(_BYTES)), max_size=3),
+    cut=st.integers(0, 30),
+    tail=st.sampled_from([b"", b".1", b".12", b".1234", b"Z", b".123x", b".12345678"]),
+)
+@settings(max_examples=3000)
+def test_parse_agrees_with_the_full_parse(
+    before: bytes, base: bytes, edits: list[tuple[int, int]], cut: int, tail: bytes
+) -> None:
+    value = bytearray(base)
+    for position, byte in edits:
+        if position < len(value):
+            value[position] = byte
+    mutated = bytes(value[: max(cut, 14)] if cut < len(value) else value) + tail
+    parse_utc_timestamp(before)  # warm the cache with a neighbouring minute
+    assert outcome(parse_utc_timestamp, mutated) == outcome(reference_parse, mutated)
+    # And again, now that the mutant's own minute may be the cached one.
+    assert outcome(parse_utc_timestamp, mutated) == outcome(reference_parse, mutated)
+    assert outcome(parse_utc_timestamp, base) == outcome(reference_parse, base)
+
+
+def test_cache_hit_rejects_what_the_full_parse_rejects() -> None:
+    assert parse_utc_timestamp(b"20261124-10:22:16.123") == reference_parse(
+        b"20261124-10:22:16.123"
+    )
+    for bad in [b"20261124-10:22:61", b"20261124-10:22:1x", b"20261124-10:22;16",
+                b"20261124-10:22:16.12", b"20261124-10:22:16.123Z", b"20261124-10:22:",
+                b"20261124-10:22:16\x01"]:  # fmt: skip
+        with pytest.raises(ValueError, match="not a UTCTimestamp"):
+            parse_utc_timestamp(bad)
+    assert parse_utc_timestamp(b"20261124-10:22:60") == reference_parse(b"20261124-10:22:60")

@@ -4,6 +4,12 @@ Formatting is on the send path of every message (SendingTime, TransactTime), so 
 `YYYYMMDD-HH:MM:SS` prefix is cached per whole second: within one second only the
 fraction is formatted. The cache holds one entry, which is all a monotonic clock needs.
 Time is always passed in as epoch seconds; nothing here reads a clock.
+
+Parsing is on the receive path of every message (SendingTime), so it caches the other
+way: the epoch of the last `YYYYMMDD-HH:MM` prefix it converted. A SendingTime in the same
+minute as the previous one (nearly all of them) costs the seconds and the fraction only,
+not `calendar.timegm`. The prefix's validity is a function of its bytes alone, so a cache
+hit accepts and rejects exactly what a full parse does.
 """
 
 from __future__ import annotations
@@ -17,6 +23,9 @@ Precision = Literal["ms", "us"]
 
 _last_second = -1
 _last_prefix = b""
+# The parse cache: a `YYYYMMDD-HH:MM` prefix that parsed, and its epoch seconds.
+_last_minute = b""
+_last_minute_epoch = 0
 
 
 def _second_prefix(second: int) -> bytes:
@@ -57,6 +66,28 @@ def parse_utc_timestamp(value: bytes) -> float:
     """
     if len(value) < 17 or value[8:9] != b"-" or value[11:12] != b":" or value[14:15] != b":":
         raise ValueError(f"not a UTCTimestamp: {value!r}")
+    if value[:14] != _last_minute:
+        return _parse_full(value)
+    # The prefix parsed before: only the seconds and the fraction are left to check.
+    try:
+        second = int(value[15:17])
+    except ValueError:
+        raise ValueError(f"not a UTCTimestamp: {value!r}") from None
+    if not second < 61:
+        raise ValueError(f"not a UTCTimestamp: {value!r}")
+    rest = value[17:]
+    if not rest:
+        return float(_last_minute_epoch + min(second, 59))
+    digits = rest[1:]
+    if rest[:1] != b"." or len(digits) not in (3, 6, 9) or not digits.isdigit():
+        raise ValueError(f"not a UTCTimestamp: {value!r}")
+    fraction: float = int(digits) / (10 ** len(digits))
+    return _last_minute_epoch + min(second, 59) + fraction
+
+
+def _parse_full(value: bytes) -> float:
+    """Every field parsed and checked; a success caches the minute's epoch."""
+    global _last_minute, _last_minute_epoch
     try:
         year = int(value[0:4])
         month = int(value[4:6])
@@ -76,4 +107,6 @@ def parse_utc_timestamp(value: bytes) -> float:
             raise ValueError(f"not a UTCTimestamp: {value!r}")
         fraction = int(digits) / (10 ** len(digits))
     whole = timegm((year, month, day, hour, minute, min(second, 59), 0, 0, 0))
+    _last_minute_epoch = whole - min(second, 59)
+    _last_minute = value[:14]
     return whole + fraction
