@@ -89,7 +89,7 @@ def decoded(pairs: Pairs) -> FixMessage | None:
     return items[0]
 
 
-def verdict(check: object) -> tuple[str, InboundProblem | None | str]:
+def verdict(check: object) -> tuple[str, InboundProblem | str | None]:
     try:
         return "ok", check()  # type: ignore[operator]
     except RemoteProtocolError as exc:
