@@ -16,7 +16,13 @@ from hypothesis import strategies as st
 
 from fixrouter.codec import FixMessage, FrameDecoder
 from fixrouter.dictionary import CompiledValidator, InboundProblem, load_dictionary
-from fixrouter.dictionary.formats import _CHECKERS, excludes_empty_and_soh
+from fixrouter.dictionary.formats import (
+    _CHECKERS,
+    UTC_TIMESTAMP,
+    excludes_empty_and_soh,
+    is_decimal,
+)
+from fixrouter.dictionary.validator import _decimal
 from fixrouter.errors import RemoteProtocolError
 
 Pairs = list[tuple[bytes, bytes]]
@@ -171,3 +177,42 @@ def test_no_checked_type_accepts_soh(head: bytes, tail: bytes) -> None:
     for fix_type, check in _CHECKERS.items():
         if excludes_empty_and_soh(fix_type):
             assert not check(value), (fix_type, value)
+
+
+# The fast tier runs the commonest syntax checks inline; they must be `formats`' checks.
+
+_SYNTAX_BYTES = b"0123456789-:.+ eE\x01x"
+
+
+@given(st.binary(max_size=12) | st.text(_SYNTAX_BYTES.decode(), max_size=12).map(str.encode))
+@settings(max_examples=1000)
+def test_inline_decimal_is_formats_is_decimal(value: bytes) -> None:
+    assert _decimal(value) == is_decimal(value)
+
+
+_STAMPS = [b"20261124-10:22:16", b"20261124-10:22:16.123", b"20261124-10:22:16.123456",
+           b"20240229-23:59:60.999", b"20261124-10:22:59"]  # fmt: skip
+
+
+@given(
+    before=st.sampled_from(_STAMPS),
+    base=st.sampled_from(_STAMPS),
+    edits=st.lists(st.tuples(st.integers(0, 25), st.sampled_from(_SYNTAX_BYTES)), max_size=3),
+    cut=st.integers(0, 26),
+    tail=st.sampled_from([b"", b"1", b".1", b".12", b".1234", b"Z", b".1234567", b"\x01"]),
+)
+@settings(max_examples=3000)
+def test_inline_timestamp_is_the_utctimestamp_regex(
+    before: bytes, base: bytes, edits: list[tuple[int, int]], cut: int, tail: bytes
+) -> None:
+    value = bytearray(base)
+    for position, byte in edits:
+        if position < len(value):
+            value[position] = byte
+    mutated = bytes(value[:cut]) + tail
+    expected = UTC_TIMESTAMP.fullmatch(mutated) is not None
+    validator = CompiledValidator(_DICTIONARY)
+    assert validator._timestamp(before)
+    assert validator._timestamp(mutated) == expected, mutated
+    assert validator._timestamp(mutated) == expected, mutated  # its own second cached
+    assert validator._timestamp(base)

@@ -34,7 +34,9 @@ Checker = Callable[[bytes], object]
 
 _DATE = rb"[0-9]{4}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
 _TIME = rb"(?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)"
-_UTC_TIMESTAMP = re.compile(_DATE + rb"-" + _TIME + rb"(?:\.[0-9]{3}(?:[0-9]{3})?)?")
+UTC_TIMESTAMP = re.compile(_DATE + rb"-" + _TIME + rb"(?:\.[0-9]{3}(?:[0-9]{3})?)?")
+UTC_TIMESTAMP_SECOND = re.compile(_DATE + rb"-" + _TIME)
+"""The fixed-width `YYYYMMDD-HH:MM:SS` part of a UTCTIMESTAMP (17 bytes when it matches)."""
 _UTC_TIME_ONLY = re.compile(_TIME + rb"(?:\.[0-9]{3}(?:[0-9]{3})?)?")
 _DATE_ONLY = re.compile(_DATE)
 _MONTH_YEAR = re.compile(rb"[0-9]{4}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01]|w[1-5])?")
@@ -90,8 +92,8 @@ _CHECKERS: dict[str, Checker] = {
     "CHAR": is_char,
     "BOOLEAN": is_boolean,
     "CURRENCY": is_currency,
-    "UTCTIMESTAMP": _matches(_UTC_TIMESTAMP),
-    "TIME": _matches(_UTC_TIMESTAMP),  # FIX 4.0/4.1's name for UTCTIMESTAMP
+    "UTCTIMESTAMP": _matches(UTC_TIMESTAMP),
+    "TIME": _matches(UTC_TIMESTAMP),  # FIX 4.0/4.1's name for UTCTIMESTAMP
     "UTCTIMEONLY": _matches(_UTC_TIME_ONLY),
     "UTCDATE": _matches(_DATE_ONLY),
     "UTCDATEONLY": _matches(_DATE_ONLY),

@@ -49,22 +49,31 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import NamedTuple
+from typing import Final, NamedTuple, cast
 
 from mypy_extensions import mypyc_attr
 
 from fixrouter.codec import FixMessage
 from fixrouter.errors import LocalProtocolError
 
-from .formats import Checker, checker_for, excludes_empty_and_soh, expected_syntax
+from .formats import (
+    UTC_TIMESTAMP,
+    UTC_TIMESTAMP_SECOND,
+    Checker,
+    checker_for,
+    excludes_empty_and_soh,
+    expected_syntax,
+    is_decimal,
+)
 from .model import Dictionary, FieldSet, GroupSpec
 
 # An int, not b"\x01": `int in bytes` is a memchr, ten times faster than a substring
 # search through the buffer protocol, and this test runs on every free-text field.
-_SOH = 0x01
-_MSG_TYPE = 35
+_SOH: Final = 0x01
+_MSG_TYPE: Final = 35
 _MAX_LISTED_VALUES = 12  # enum values quoted in an error message
 _first = itemgetter(0)
+_UTC_SECOND = UTC_TIMESTAMP_SECOND.fullmatch
 
 
 class SessionRejectReason(enum.IntEnum):
@@ -125,14 +134,56 @@ class _CompiledMessage:
     fast_checks: Mapping[int, Checker | None]
 
 
+# How the inbound fast tier checks a field's value (see `_InboundFast`).
+_FREE: Final = 0  # free text: non-empty, no SOH
+_ENUM: Final = 1  # membership in `_InboundFast.enums[tag]`
+_DIGITS: Final = 2  # `bytes.isdigit` (SEQNUM, LENGTH, TAGNUM)
+_DECIMAL: Final = 3  # `formats.is_decimal`, inline
+_TIMESTAMP: Final = 4  # the UTCTIMESTAMP syntax, through the one-second cache
+_CALL: Final = 5  # `_InboundFast.calls[tag](value)`
+_NEVER: Final = 6  # a group's count tag: the walk must handle the message
+_UNKNOWN: Final = -1  # not in the table
+_ZERO_DIGIT: Final = 0x30
+_POINT: Final = 0x2E
+_SECOND_LEN: Final = 17  # `YYYYMMDD-HH:MM:SS`
+
+
+# Syntax checks the inbound fast tier runs inline, found by identity (equality, for the
+# bound `fullmatch` of the UTCTIMESTAMP pattern, which `formats` holds per type name).
+_INLINE_SYNTAX: dict[Checker, int] = {
+    bytes.isdigit: _DIGITS,
+    is_decimal: _DECIMAL,
+    UTC_TIMESTAMP.fullmatch: _TIMESTAMP,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class _InboundFast:
-    """A message type's inbound fast tier (see the module docstring)."""
+    """A message type's inbound fast tier (see the module docstring).
 
-    # Every tag the message may carry outside groups (header, trailer, body), as bytes,
-    # to its value check: None for free text, `_never` for a group's count tag.
-    checks: Mapping[bytes, Checker | None]
-    required: frozenset[bytes]
+    `kinds` maps every tag the message may carry outside groups (header, trailer, body),
+    as its bytes on the wire, to how its value is checked; `enums` and `calls` hold the
+    allowed values and the checks those kinds need.
+    """
+
+    kinds: dict[bytes, int]
+    enums: dict[bytes, frozenset[bytes]]
+    calls: dict[bytes, Checker]
+    required: tuple[bytes, ...]
+
+
+def _canonical_unknown(tag: bytes) -> bool:
+    """Digits without a leading zero: `int()` of it is the only tag these bytes can be."""
+    return tag.isdigit() and tag[0] != _ZERO_DIGIT
+
+
+def _decimal(value: bytes) -> bool:
+    """`formats.is_decimal`, compiled here so the fast tier calls it directly."""
+    if value.isdigit():
+        return True
+    if value[:1] == b"-":
+        value = value[1:]
+    return value.replace(b".", b"", 1).isdigit()
 
 
 def _compile_set(field_set: FieldSet) -> _CompiledSet:
@@ -150,20 +201,6 @@ def _compile_group(group: GroupSpec) -> _CompiledGroup:
 
 def _never(value: bytes) -> bool:
     return False
-
-
-def _unknown_tag(value: bytes) -> bool:
-    return False
-
-
-# The fast tier's marker for a tag absent from its table (identity-compared).
-_UNKNOWN: Checker = _unknown_tag
-_ZERO_DIGIT = 0x30
-
-
-def _canonical_unknown(tag: bytes) -> bool:
-    """Digits without a leading zero: `int()` of it is the only tag these bytes can be."""
-    return tag.isdigit() and tag[0] != _ZERO_DIGIT
 
 
 def _enum_check(allowed: frozenset[bytes], multiple: bool) -> Checker:
@@ -187,6 +224,8 @@ class CompiledValidator:
         "_enums",
         "_envelope",
         "_formats",
+        "_good_second",
+        "_good_second_before",
         "_inbound",
         "_messages",
         "_multi_value",
@@ -229,6 +268,10 @@ class CompiledValidator:
             self._messages[spec.msg_type.encode("latin-1")] = _CompiledMessage(
                 label=f"{spec.name} (35={spec.msg_type})", body=body, fast_checks=fast_checks
             )
+        # The last two UTCTIMESTAMP seconds that matched the syntax (SendingTime and
+        # TransactTime of a report may straddle a second).
+        self._good_second = b"-"
+        self._good_second_before = b"-"
         self._inbound: dict[bytes, _InboundFast] = {}
         for msg_type, compiled in self._messages.items():
             fast = self._compile_inbound(compiled)
@@ -243,36 +286,45 @@ class CompiledValidator:
             # The walk takes such a tag as header/trailer and never counts it as present:
             # the message always fails. Leave that verdict to the walk.
             return None
-        checks: dict[bytes, Checker | None] = {}
+        fast = _InboundFast({}, {}, {}, tuple(_key(tag) for tag in body.required))
         for tag in envelope | body.allowed:
             if tag not in envelope and tag in body.groups:
-                check: Checker | None = _never
+                fast.kinds[_key(tag)] = _NEVER
             else:
-                check = self._inbound_value_check(tag)
-            checks[str(tag).encode("ascii")] = check
-        required = frozenset(str(tag).encode("ascii") for tag in body.required_set)
-        return _InboundFast(checks, required)
+                self._compile_inbound_value(tag, fast)
+        return fast
 
-    def _inbound_value_check(self, tag: int) -> Checker | None:
-        """A check whose result is truthy exactly when `_check_value(tag, value)` is None;
-        None means "free text": non-empty and without SOH."""
+    def _compile_inbound_value(self, tag: int, fast: _InboundFast) -> None:
+        """How the fast tier checks `tag`: a verdict true exactly when `_check_value(tag,
+        value)` is None."""
+        key = _key(tag)
         reference = self._check_value
         allowed = self._enums.get(tag)
         if allowed is not None and tag not in self._multi_value:
             # The allowed values that pass every other test too: membership is the check.
-            return frozenset(v for v in allowed if reference(tag, v) is None).__contains__
-        field = self._dictionary.fields.get(tag)
+            fast.kinds[key] = _ENUM
+            fast.enums[key] = frozenset(v for v in allowed if reference(tag, v) is None)
+            return
         syntax = self._formats.get(tag)
         if allowed is None and tag not in self._data_tags:
             if syntax is None:
-                return None
-            if field is not None and excludes_empty_and_soh(field.type):
-                return syntax
+                fast.kinds[key] = _FREE
+                return
+            if excludes_empty_and_soh(self._dictionary.fields[tag].type):
+                # The syntax check alone is the verdict; the common ones run inline.
+                inline = _INLINE_SYNTAX.get(syntax)
+                if inline is not None:
+                    fast.kinds[key] = inline
+                    return
+                fast.kinds[key] = _CALL
+                fast.calls[key] = syntax
+                return
 
         def check(value: bytes) -> bool:
             return reference(tag, value) is None
 
-        return check
+        fast.kinds[key] = _CALL
+        fast.calls[key] = check
 
     @property
     def dictionary(self) -> Dictionary:
@@ -335,23 +387,57 @@ class CompiledValidator:
         msg_type = msg.msg_type
         fast = self._inbound.get(msg_type)
         if fast is not None and not msg.has_repeated_tags():
-            index = msg.index
-            checks = fast.checks
+            index = cast("dict[bytes, bytes]", msg.index)
+            kinds = fast.kinds
             strict = self._strict_inbound
             for tag, value in index.items():
-                check = checks.get(tag, _UNKNOWN)
-                if check is None:
+                kind = kinds.get(tag, _UNKNOWN)
+                if kind == _FREE:
                     if not value or _SOH in value:
                         break
-                elif check is _UNKNOWN:
+                elif kind == _ENUM:
+                    if value not in fast.enums[tag]:
+                        break
+                elif kind == _DECIMAL:
+                    if not _decimal(value):
+                        break
+                elif kind == _TIMESTAMP:
+                    if not self._timestamp(value):
+                        break
+                elif kind == _DIGITS:
+                    if not value.isdigit():
+                        break
+                elif kind == _CALL:
+                    if not fast.calls[tag](value):
+                        break
+                elif kind == _UNKNOWN:
                     if strict or not _canonical_unknown(tag):
                         break
-                elif not check(value):
-                    break
+                else:
+                    break  # a group
             else:
-                if index.keys() >= fast.required:
+                for tag in fast.required:
+                    if tag not in index:
+                        break
+                else:
                     return None
         return self.check_inbound(msg_type, msg.fields)
+
+    def _timestamp(self, value: bytes) -> bool:
+        """The UTCTIMESTAMP syntax (`formats`): the second `YYYYMMDD-HH:MM:SS` (fixed width)
+        through the regex, once per second, then an optional `.sss` or `.ssssss`."""
+        second = value[:_SECOND_LEN]
+        if second != self._good_second and second != self._good_second_before:
+            if _UTC_SECOND(second) is None:
+                return False
+            self._good_second_before = self._good_second
+            self._good_second = second
+        size = len(value)
+        if size == _SECOND_LEN:
+            return True
+        return (size == _SECOND_LEN + 4 or size == _SECOND_LEN + 7) and (
+            value[_SECOND_LEN] == _POINT and value[_SECOND_LEN + 1 :].isdigit()
+        )
 
     def _raise_outbound(
         self, compiled: _CompiledMessage, body: Sequence[tuple[int, bytes]]
@@ -524,6 +610,10 @@ class CompiledValidator:
         if len(shown) > _MAX_LISTED_VALUES:
             shown = [*shown[:_MAX_LISTED_VALUES], "..."]
         return ", ".join(shown)
+
+
+def _key(tag: int) -> bytes:
+    return str(tag).encode("ascii")
 
 
 def _show(value: bytes) -> str:
