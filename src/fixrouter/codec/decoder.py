@@ -25,6 +25,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
+from typing import Final
 from zlib import adler32
 
 from fixrouter.errors import GarbledMessageError
@@ -33,15 +34,15 @@ from .checksum import byte_sum
 from .message import FixMessage
 from .tags import DATA_FIELD_LENGTH, SOH, tag_key
 
-_BEGIN = b"8=FIX"
-_TRAILER_LEN = 7  # b"10=NNN\x01"
+_BEGIN: Final = b"8=FIX"
+_TRAILER_LEN: Final = 7  # b"10=NNN\x01"
 _DATA_LENGTH_KEYS = frozenset(tag_key(tag) for tag in DATA_FIELD_LENGTH.values())
 # Keys that send a frame down the careful path: b"" is an empty tag (`|=value|`), and a
 # length-prefixed data field may hold SOH. Either way only the careful path frames it right.
-_CAREFUL_KEYS = _DATA_LENGTH_KEYS | {b""}
+_CAREFUL_KEYS: Final = _DATA_LENGTH_KEYS | {b""}
 _DATA_KEYS_BY_LENGTH = {tag_key(length): data for data, length in DATA_FIELD_LENGTH.items()}
-_MAX_LENGTH_DIGITS = 9
-_GARBLED_SAMPLE = 256  # bytes of a garbled frame kept for the log
+_MAX_LENGTH_DIGITS: Final = 9
+_GARBLED_SAMPLE: Final = 256  # bytes of a garbled frame kept for the log
 
 
 class GarbledReason(enum.Enum):
@@ -127,10 +128,11 @@ class FrameDecoder:
                             pos = frame_end
                             # `_split`'s fast path, inlined: this is the hottest loop.
                             tokens = frame[:-1].replace(SOH, b"=").split(b"=")
-                            if len(tokens) == 2 * frame.count(SOH):
-                                it = iter(tokens)
-                                index = dict(zip(it, it))  # noqa: B905 - even length
-                                if len(index) * 2 == len(tokens) and index.keys().isdisjoint(
+                            n = len(tokens)
+                            if n == 2 * frame.count(SOH):
+                                # A comprehension: compiled, it skips zip's pair tuples.
+                                index = {tokens[i]: tokens[i + 1] for i in range(0, n, 2)}
+                                if len(index) * 2 == n and index.keys().isdisjoint(
                                     _CAREFUL_KEYS
                                 ):
                                     out.append(FixMessage(frame, tokens, index))
@@ -234,10 +236,10 @@ def _split(frame: bytes) -> FixMessage | Garbled:
     # are not checked for digits here: a non-numeric tag in a well-framed message is
     # answered with a session Reject (invalid tag number), which `FixMessage.fields`
     # raises for, not treated as line noise.
-    if len(tokens) == 2 * frame.count(SOH):
-        it = iter(tokens)
-        index = dict(zip(it, it))  # noqa: B905 - even length by construction
-        if len(index) * 2 != len(tokens):
+    n = len(tokens)
+    if n == 2 * frame.count(SOH):
+        index = {tokens[i]: tokens[i + 1] for i in range(0, n, 2)}
+        if len(index) * 2 != n:
             index = _first_occurrences(tokens)
         if index.keys().isdisjoint(_CAREFUL_KEYS):
             return FixMessage(frame, tokens, index)

@@ -6,7 +6,9 @@ access costs more than the work it labels.
 
 from __future__ import annotations
 
-SOH = b"\x01"
+from typing import Final
+
+SOH: Final = b"\x01"
 
 BEGIN_STRING = 8
 BODY_LENGTH = 9

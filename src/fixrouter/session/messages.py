@@ -8,17 +8,18 @@ Bodies are rendered `tag=value|` bytes in FIX 4.2's field order, ready for
 from __future__ import annotations
 
 import enum
+from typing import Final
 
 from fixrouter.codec import render_value
 
-HEARTBEAT = b"0"
-TEST_REQUEST = b"1"
-RESEND_REQUEST = b"2"
-REJECT = b"3"
-SEQUENCE_RESET = b"4"
-LOGOUT = b"5"
-LOGON = b"A"
-BUSINESS_MESSAGE_REJECT = b"j"
+HEARTBEAT: Final = b"0"
+TEST_REQUEST: Final = b"1"
+RESEND_REQUEST: Final = b"2"
+REJECT: Final = b"3"
+SEQUENCE_RESET: Final = b"4"
+LOGOUT: Final = b"5"
+LOGON: Final = b"A"
+BUSINESS_MESSAGE_REJECT: Final = b"j"
 
 ADMIN_MSG_TYPES: frozenset[bytes] = frozenset(
     {HEARTBEAT, TEST_REQUEST, RESEND_REQUEST, REJECT, SEQUENCE_RESET, LOGOUT, LOGON}

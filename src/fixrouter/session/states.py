@@ -32,7 +32,7 @@ gap, resend jobs) lives on `Session`, passed in as `s`. Every handler appends it
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, ClassVar, Final, NamedTuple
 
 from fixrouter.codec import FixMessage, Garbled, GarbledReason, parse_utc_timestamp
 from fixrouter.errors import RemoteProtocolError
@@ -75,10 +75,10 @@ if TYPE_CHECKING:
 # opposed to line noise that merely starts with `8=`.
 _OTHER_BEGIN_STRING = re.compile(rb"8=(FIX[!-~]*)\x019=\d+\x01").match
 # Admin messages acted on even when they arrive ahead of a gap.
-_ACT_NOW = frozenset({HEARTBEAT, TEST_REQUEST, RESEND_REQUEST})
-_POSS_DUP = b"43"
-_MIN_GAP_STALL = 10.0  # seconds; see Resending
-_YES = b"Y"
+_ACT_NOW: Final = frozenset({HEARTBEAT, TEST_REQUEST, RESEND_REQUEST})
+_POSS_DUP: Final = b"43"
+_MIN_GAP_STALL: Final = 10.0  # seconds; see Resending
+_YES: Final = b"Y"
 
 
 class HeaderProblem(NamedTuple):
