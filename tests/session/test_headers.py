@@ -79,3 +79,39 @@ def test_extra_header_fields_go_out_on_every_message() -> None:
     h.feed(h.logon_answer())
     (order,) = sent(h.send_order())
     assert fields(order)[50] == b"DESK1"
+
+
+# SendingTime is parsed from a cached minute (codec.timestamps): a value in the minute just
+# seen (the Logon answer's, T0) must still be rejected exactly as a full parse rejects it.
+_REPORT_BODY = [(37, "O1"), (11, "C1"), (17, "E1"), (20, "0"), (150, "0"), (39, "0"),
+                (55, "AAPL"), (54, "1"), (38, 100), (32, 0), (31, "0"), (151, 100), (14, 0),
+                (6, "0")]  # fmt: skip
+
+
+@pytest.mark.parametrize("sending_time", [
+    "20231114-22:13:2x.000", "20231114-22:13:61.000", "20231114-22:13:20.00",
+    "20231114-22:13:20.000Z", "20231114-22:13:20.0000", "20231114-22:13:20.",
+    "20231114-22:13", "20231114-22:13:2:.000",
+])  # fmt: skip
+def test_garbled_sending_time_in_the_minute_just_seen_is_rejected_373_6(
+    h: Harness, sending_time: str
+) -> None:
+    h.logon()  # the Logon answer's SendingTime is 20231114-22:13:20.000
+    frame = encode_fields([(35, "8"), (49, "IB"), (56, "FIXROUTER"), (34, 2),
+                           (52, sending_time), *_REPORT_BODY])  # fmt: skip
+    actions = h.feed(frame)
+    (reject,) = sent(actions)
+    assert (fields(reject)[373], fields(reject)[371]) == (b"6", b"52")
+    assert delivered(actions) == []
+    assert h.session.next_target_seq == 3 and h.session.logged_on
+
+
+@pytest.mark.parametrize("offset", [-10.0, 30.0])
+def test_stale_sending_time_in_the_minute_just_seen_rejects_373_10(offset: float) -> None:
+    h = Harness(max_latency=5.0)
+    h.logon()  # 22:13:20; 22:13:10 and 22:13:50 are in the same, cached, minute
+    actions = h.feed(h.exec_report(sending_time=h.now + offset))
+    reject, logout = sent(actions)
+    assert (fields(reject)[373], fields(reject)[371]) == (b"10", b"52")
+    assert fields(logout)[35] == b"5"
+    assert delivered(actions) == []

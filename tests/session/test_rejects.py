@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from fixrouter.codec import decode_frame
 from fixrouter.dictionary import CompiledValidator, load_dictionary
 from fixrouter.session import EventKind, Session, SessionState
 
@@ -70,3 +71,57 @@ def test_dictionary_problem_is_rejected_with_its_reason_and_not_delivered() -> N
     actions = h.feed(h.exec_report("C3"))
     assert len(delivered(actions)) == 1
     assert h.session.state is SessionState.ACTIVE
+
+
+_REPORT = [(37, "O1"), (11, "C1"), (17, "E1"), (20, "0"), (150, "0"), (39, "0"), (55, "AAPL"),
+           (54, "1"), (38, "100"), (32, "0"), (31, "0"), (151, "100"), (14, "0"), (6, "0")]
+
+
+def _with(tag: int, value: str | None) -> list[tuple[int, str]]:
+    body = [(t, value if t == tag else v) for t, v in _REPORT if t != tag or value is not None]
+    return body if any(t == tag for t, _ in _REPORT) else [*body, (tag, value or "")]
+
+
+@pytest.mark.parametrize("body", [
+    _with(150, "Z"), _with(14, "ten"), _with(17, None), _with(39, None),
+    _with(31, "1e3"), _with(54, "0"), _with(60, "20231114-24:00:00"), _with(110, "5"),
+    [*_REPORT, (17, "E2")], [*_REPORT, (382, "1"), (375, "X")],
+])  # fmt: skip
+def test_dictionary_rejects_through_the_session_match_the_reference_check(
+    body: list[tuple[int, str]],
+) -> None:
+    """The session's precompiled check rejects what `check_inbound` on the field list
+    rejects, with the same RefTagID, reason and text."""
+    validator = CompiledValidator(load_dictionary())
+    h = Harness()
+    h.session = Session(h.config, h.store, validator=validator)
+    h.logon()
+    frame = h.msg("8", *body)
+    reference = validator.check_inbound(b"8", decode_frame(frame).fields)
+    actions = h.feed(frame)
+    if reference is None:
+        assert len(delivered(actions)) == 1
+        return
+    (reject,) = sent(actions)
+    got = fields(reject)
+    assert got[371] == str(reference.ref_tag).encode()
+    assert got.get(373) == (str(int(reference.reason)).encode() if reference.reason.in_fix42
+                            else None)
+    assert got[58] == reference.text.encode()
+    assert delivered(actions) == []
+    assert h.session.next_target_seq == 3
+
+
+def test_invalid_tag_number_through_the_session_is_rejected_373_0() -> None:
+    h = Harness()
+    h.session = Session(h.config, h.store, validator=CompiledValidator(load_dictionary()))
+    h.logon()
+    frame = h.msg("8", *_REPORT)
+    body = frame[: frame.rindex(b"10=")] + b"6x=1\x01"
+    body = body.replace(b"9=%d" % (len(frame) - frame.index(b"35=") - 7),
+                        b"9=%d" % (len(body) - frame.index(b"35=")), 1)
+    frame = body + b"10=%03d\x01" % (sum(body) & 0xFF)
+    actions = h.feed(frame)
+    (reject,) = sent(actions)
+    assert fields(reject)[373] == b"0"
+    assert delivered(actions) == []
