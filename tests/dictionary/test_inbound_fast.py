@@ -216,3 +216,32 @@ def test_inline_timestamp_is_the_utctimestamp_regex(
     assert validator._timestamp(mutated) == expected, mutated
     assert validator._timestamp(mutated) == expected, mutated  # its own second cached
     assert validator._timestamp(base)
+
+
+def test_a_known_tag_sequence_still_has_its_values_checked() -> None:
+    validator = CompiledValidator(_DICTIONARY)
+    good = decoded(ER_FILL)
+    assert good is not None and validator.check_inbound_message(good) is None
+    assert len(validator._inbound[b"8"].shapes) == 1  # remembered
+    for i, (tag, _) in enumerate(ER_FILL[1:], start=1):
+        for value in (b"", b"Z", b"1e3", b"\x01"):
+            pairs = [*ER_FILL[:i], (tag, value), *ER_FILL[i + 1 :]]
+            msg, fresh = decoded(pairs), decoded(pairs)
+            if msg is None or fresh is None:
+                continue
+            assert validator.check_inbound_message(fresh) == validator.check_inbound(
+                b"8", msg.fields
+            ), pairs
+    assert len(validator._inbound[b"8"].shapes) == 1
+
+
+def test_the_table_of_tag_sequences_is_bounded() -> None:
+    validator = CompiledValidator(_DICTIONARY)
+    for n in range(100):
+        msg = decoded([*ER_NEW, (b"%d" % (7000 + n), b"x")])
+        assert msg is not None and validator.check_inbound_message(msg) is None
+    assert len(validator._inbound[b"8"].shapes) == 32
+    strict = CompiledValidator(_DICTIONARY, strict_inbound=True)
+    msg = decoded([*ER_NEW, (b"7000", b"x")])
+    assert msg is not None and strict.check_inbound_message(msg) is not None
+    assert not strict._inbound[b"8"].shapes

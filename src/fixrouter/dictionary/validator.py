@@ -35,7 +35,10 @@ only say "valid": anything it is not sure of (a repeated tag, a tag not written 
 canonical way, a group, a value that fails its check, a missing required tag, an unknown
 tag in strict mode) sends the message to `check_inbound` on the full field list, which
 names the problem. So its verdicts are `check_inbound`'s by construction;
-`tests/dictionary/test_inbound_fast.py` checks that on mutated messages.
+`tests/dictionary/test_inbound_fast.py` checks that on mutated messages. A message whose
+sequence of tags passed before (IB sends a handful per type) skips the per-tag look-ups:
+its tags' checks are already known and its required tags present, so only the values are
+checked, in order.
 Header and trailer fields may be passed along with the body; their values are checked
 but their presence is the session layer's business. By default a received tag that the
 dictionary does not define for the message is ignored, not rejected: IB adds fields at
@@ -146,6 +149,9 @@ _UNKNOWN: Final = -1  # not in the table
 _ZERO_DIGIT: Final = 0x30
 _POINT: Final = 0x2E
 _SECOND_LEN: Final = 17  # `YYYYMMDD-HH:MM:SS`
+# Tag sequences remembered per message type (IB sends a handful: New, fill, cancel...);
+# a peer that varies them endlessly fills the table once and then takes the full pass.
+_MAX_SHAPES: Final = 32
 
 
 # Syntax checks the inbound fast tier runs inline, found by identity (equality, for the
@@ -170,6 +176,8 @@ class _InboundFast:
     enums: dict[bytes, frozenset[bytes]]
     calls: dict[bytes, Checker]
     required: tuple[bytes, ...]
+    # Sequences of tags that passed (at most `_MAX_SHAPES`), to the kind of each.
+    shapes: dict[tuple[bytes, ...], list[int]]
 
 
 def _canonical_unknown(tag: bytes) -> bool:
@@ -286,7 +294,7 @@ class CompiledValidator:
             # The walk takes such a tag as header/trailer and never counts it as present:
             # the message always fails. Leave that verdict to the walk.
             return None
-        fast = _InboundFast({}, {}, {}, tuple(_key(tag) for tag in body.required))
+        fast = _InboundFast({}, {}, {}, tuple(_key(tag) for tag in body.required), {})
         for tag in envelope | body.allowed:
             if tag not in envelope and tag in body.groups:
                 fast.kinds[_key(tag)] = _NEVER
@@ -388,40 +396,47 @@ class CompiledValidator:
         fast = self._inbound.get(msg_type)
         if fast is not None and not msg.has_repeated_tags():
             index = cast("dict[bytes, bytes]", msg.index)
-            kinds = fast.kinds
-            strict = self._strict_inbound
-            for tag, value in index.items():
-                kind = kinds.get(tag, _UNKNOWN)
-                if kind == _FREE:
-                    if not value or _SOH in value:
-                        break
-                elif kind == _ENUM:
-                    if value not in fast.enums[tag]:
-                        break
-                elif kind == _DECIMAL:
-                    if not _decimal(value):
-                        break
-                elif kind == _TIMESTAMP:
-                    if not self._timestamp(value):
-                        break
-                elif kind == _DIGITS:
-                    if not value.isdigit():
-                        break
-                elif kind == _CALL:
-                    if not fast.calls[tag](value):
-                        break
-                elif kind == _UNKNOWN:
-                    if strict or not _canonical_unknown(tag):
-                        break
-                else:
-                    break  # a group
-            else:
-                for tag in fast.required:
-                    if tag not in index:
+            shape = tuple(index)
+            kinds = fast.shapes.get(shape)
+            if kinds is not None:
+                # These tags, in this order, passed before: their checks are known and
+                # every required tag is among them. Only the values are left.
+                for position, value in enumerate(index.values()):
+                    if not self._value_ok(fast, kinds[position], shape[position], value):
                         break
                 else:
                     return None
+            elif self._fast_pass(fast, index):
+                if len(fast.shapes) < _MAX_SHAPES:
+                    fast.shapes[shape] = [fast.kinds.get(tag, _UNKNOWN) for tag in shape]
+                return None
         return self.check_inbound(msg_type, msg.fields)
+
+    def _fast_pass(self, fast: _InboundFast, index: dict[bytes, bytes]) -> bool:
+        """Every value passes its check and every required tag is present."""
+        kinds = fast.kinds
+        for tag, value in index.items():
+            if not self._value_ok(fast, kinds.get(tag, _UNKNOWN), tag, value):
+                return False
+        return all(tag in index for tag in fast.required)
+
+    def _value_ok(self, fast: _InboundFast, kind: int, tag: bytes, value: bytes) -> bool:
+        """The fast tier's verdict on one field (True: `_check_value` finds nothing)."""
+        if kind == _FREE:
+            return len(value) > 0 and _SOH not in value
+        if kind == _ENUM:
+            return value in fast.enums[tag]
+        if kind == _DECIMAL:
+            return _decimal(value)
+        if kind == _TIMESTAMP:
+            return self._timestamp(value)
+        if kind == _DIGITS:
+            return value.isdigit()
+        if kind == _CALL:
+            return bool(fast.calls[tag](value))
+        if kind == _UNKNOWN:
+            return not self._strict_inbound and _canonical_unknown(tag)
+        return False  # a group's count tag
 
     def _timestamp(self, value: bytes) -> bool:
         """The UTCTIMESTAMP syntax (`formats`): the second `YYYYMMDD-HH:MM:SS` (fixed width)
