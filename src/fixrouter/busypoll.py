@@ -45,6 +45,11 @@ stall's own context switches make turns look busy); a short `sys.setswitchinterv
 while a commit runs (the waiter's timer never expires: it is woken at every drop);
 `time.sleep(0)` (50 µs of timer slack here).
 
+**The garbage collector.** `on_turn` is called with the time on every polled iteration;
+the engine gives it `GcPolicy.turn`, which tells busy iterations from idle ones by the
+time between calls and runs young collections only once the loop has been idle a while
+(`fixrouter.gc_policy`).
+
 **Other threads.** The `/metrics` HTTP server and the FIX-log and event-log writers
 sleep most of the time; when one wakes on the engine's core the scheduler preempts the
 polling loop for it (a waking task goes first) and it competes for the GIL as it would
@@ -55,8 +60,12 @@ more. None of them is on the order path.
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 
 from fixrouter.transport import CommitWatch
+
+_ns = time.monotonic_ns
 
 
 class BusyPoller:
@@ -66,7 +75,8 @@ class BusyPoller:
     the poller takes its `on_idle` hook.
     """
 
-    __slots__ = ("_commits", "_loop", "_on", "_queued", "_sleeping", "commit_sleeps", "turns")
+    __slots__ = ("_commits", "_loop", "_on", "_queued", "_sleeping", "commit_sleeps", "on_turn",
+                 "turns")  # fmt: skip
 
     def __init__(self, loop: asyncio.AbstractEventLoop, commits: CommitWatch) -> None:
         self._loop = loop
@@ -78,6 +88,9 @@ class BusyPoller:
         """Loop iterations polled so far."""
         self.commit_sleeps = 0
         """Times the loop slept until the group commits in flight had ended."""
+        self.on_turn: Callable[[int], None] | None = None
+        """Called with `time.monotonic_ns()` on every polled iteration: the garbage
+        collector's idle signal (`fixrouter.gc_policy.GcPolicy.turn`)."""
         commits.on_idle = self._commits_done
 
     @property
@@ -113,6 +126,9 @@ class BusyPoller:
             self.commit_sleeps += 1
             return
         self._loop.call_soon(self._turn)
+        on_turn = self.on_turn
+        if on_turn is not None:
+            on_turn(_ns())
 
     def _commits_done(self) -> None:
         if self._sleeping:

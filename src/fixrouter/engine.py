@@ -47,6 +47,7 @@ from fixrouter.codec import FixMessage
 from fixrouter.config import RouterConfig, SessionSettings
 from fixrouter.dictionary import CompiledValidator, load_dictionary
 from fixrouter.errors import ConfigError
+from fixrouter.gc_policy import GcPolicy
 from fixrouter.session import EventKind, Session, SessionEvent
 from fixrouter.store import Durability, JournalStore, MessageStore
 from fixrouter.transport import CommitWatch, SessionTransport
@@ -188,6 +189,9 @@ class Engine:
         """The group commits in flight across every fsync-mode session."""
         self.poller: BusyPoller | None = None
         """The busy poller while `run()` runs with `busy_poll` on."""
+        self.gc_policy = GcPolicy()
+        """The collector policy; `fixrouter run` installs it once start-up is done, and
+        `run()` then gives it its idle signal: the poller's turns, or a timer."""
         self._sessions: dict[str, EngineSession] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.failures: dict[str, BaseException] = {}
@@ -285,15 +289,23 @@ class Engine:
             asyncio.create_task(s.transport.run(), name=f"session-{s.name}")
             for s in self._sessions.values()
         ]
+        loop = asyncio.get_running_loop()
+        policy = self.gc_policy
         if self.settings.busy_poll:
-            self.poller = BusyPoller(asyncio.get_running_loop(), self.commits)
+            self.poller = BusyPoller(loop, self.commits)
+            if policy.installed:
+                self.poller.on_turn = policy.turn
             self.poller.start()
             _log_busy_poll()
+        elif policy.installed:
+            policy.start_timer(loop)
         try:
             results = await asyncio.gather(*self._tasks, return_exceptions=True)
         finally:
             if self.poller is not None:
                 self.poller.stop()
+                self.poller.on_turn = None
+            policy.stop_timer()
         for s, result in zip(self._sessions.values(), results, strict=True):
             if isinstance(result, BaseException):
                 if not isinstance(result, asyncio.CancelledError):
@@ -307,7 +319,8 @@ class Engine:
             await asyncio.wait(self._tasks)
 
     def close(self) -> None:
-        """Release every journal. Idempotent."""
+        """Release every journal and the collector's hooks. Idempotent."""
+        self.gc_policy.uninstall()
         for s in self._sessions.values():
             s.store.close()
 

@@ -1,57 +1,312 @@
-"""The engine process's garbage-collector policy: out of the order path's way.
+"""The engine process's garbage-collector policy: collect when the loop is idle, never
+walk the same survivor twice, and bound what a cycle can leak.
 
 Theory of operation
 -------------------
 CPython frees almost everything by reference counting; the cyclic collector only exists
 for reference cycles, and it pays for them by walking every tracked container of the
-generations it collects. The order path makes no cycles: after 130,000 orders through
-gateway, risk gate, book, dialect, session and journal, a full collection found 0
-unreachable objects (`fixrouter bench`, tests/bench/README.md). So on the order path
-every collection is pure cost, and its cost grows with what the engine keeps: every
-order of the day stays in the book and the risk gate. With CPython's defaults
-(700, 10, 10) a full collection walks all of it, and at a few hundred thousand orders
-that is a pause of 100-400 ms in the middle of trading.
+generations it collects. The order path makes no cycles (a full collection after 130,000
+orders found 0 unreachable objects, tests/bench/README.md), so on the order path every
+collection is pure cost. What survives is each working order's records (`Order`, the
+risk gate's `Working`, the parsed `NewOrder`: three tracked objects an order), so under
+CPython's defaults, or the earlier policy here (young threshold 10,000, a middle
+collection every 10 young ones, no automatic full collection), each survivor was walked
+twice, once young and once in the middle generation, both in the middle of a burst of
+orders: 11.7% of the compiled engine's busy time at saturation.
 
-`apply()` runs once, after start-up (recovery done, listeners bound), from `fixrouter
-run`:
+`GcPolicy.install()` runs once, after start-up (recovery done, listeners bound), from
+`fixrouter run` and `fixrouter bench`: `gc.collect()`, then `gc.freeze()`, so everything
+start-up built moves to the permanent generation, which no collection walks. From then
+on the engine's loop calls the policy, `turn(now_ns)` on every iteration of a
+busy-polling loop (`fixrouter.busypoll`) or `tick(idle)` from a timer every `TICK_S`
+on a sleeping one (`start_timer`), and the policy decides from the young generation's
+count (`gc.get_count()[0]`: tracked containers allocated, net of those freed, since the
+last collection or freeze):
 
-1. `gc.collect()`, then `gc.freeze()`: everything start-up built (the dictionary, the
-   recovered book, compiled tables, imported modules) moves to the permanent
-   generation, which no collection walks.
-2. Thresholds `YOUNG`, `MIDDLE`, `OLD`: young collections every 10,000 net container
-   allocations instead of 700 (they still catch the short-lived cycles other code makes,
-   such as an exception kept with its traceback), and *no automatic full collection*
-   (`OLD` is far beyond any day's count). What survives the young generations is, on
-   this path, a long-lived order record, not garbage.
+1. **Idle: collect.** When the loop has been idle for `IDLE_AFTER_NS` (a busy-polling
+   loop: no iteration in that span took longer than `WORK_NS`; a sleeping loop: it used
+   less than `IDLE_CPU` of its core since the last tick) and the count has reached
+   `IDLE_COLLECT_AT`, a young collection runs (`kind` "idle_young"). It frees the
+   short-lived cycles other code makes (an exception kept with its traceback, asyncio's
+   plumbing), and an order that arrives meanwhile waits at most for a walk of a few
+   thousand objects. The survivors are then frozen: the collector never walks them
+   again.
+2. **Busy: freeze, do not walk.** On a busy iteration a count of `FREEZE_AT` freezes the
+   young generation without collecting it (O(1), a list splice): at saturation the
+   collector costs nothing per order. A cycle that was alive then, and dies later,
+   is no longer seen by young collections: it waits for (3).
+3. **Bounded: full collections.** The policy adds up what it froze since the last full
+   collection (survivors of young collections, whole young generations frozen busy).
+   When that passes `FULL_MIN` or `FULL_RATIO` times what the last full collection left
+   alive, whichever is larger, a full collection (unfreeze, `gc.collect()`, freeze) is
+   due at the next idle moment ("idle_full"); at twice that it runs at once, busy or
+   not ("forced_full", logged). So unreachable cycles can never hold more than about
+   twice that bound of objects, whatever the code does and however busy the engine
+   is, and a full collection walks each live object at most once per that many frozen
+   ones. Frozen objects that die by reference count (every order on this path) are
+   freed at once as before: freezing only hides them from the collector.
+4. **Backstop.** CPython's own young threshold stays at `BACKSTOP`, above `FREEZE_AT`:
+   it collects only when the loop does not call the policy for long (a long
+   synchronous operation, no loop running). Such a collection is "forced_young", its
+   survivors are frozen like any others, and it is logged (at most once a
+   `LOG_EVERY_S`).
 
-The price: a cycle that survives two young collections and then dies is not freed until
-the process restarts (engines restart daily) or `collect_all()` runs. Call that when a
-pause does not matter, e.g. after the last session logged out.
+Every collection is counted by kind with its pause (`GcStats`, exported as
+`fixrouter_gc_collections_total{kind}` and `fixrouter_gc_pause_seconds{kind}`), along
+with the freezes and the unreachable objects found; a forced one is also logged.
+`collect_all()` is a full collection on demand, when a pause does not matter.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
 
-YOUNG = 10_000
+from fixrouter.metrics.histogram import HistogramSample, LatencyHistogram
+
+log = logging.getLogger("fixrouter.gc")
+
+FREEZE_AT = 10_000
+"""Busy: young count at which the young generation is frozen without a walk."""
+IDLE_COLLECT_AT = 500
+"""Idle: young count worth a collection (a walk of a few hundred objects, ~0.1 ms)."""
+IDLE_AFTER_NS = 200_000
+"""A loop is idle after this long without work."""
+WORK_NS = 10_000
+"""A busy-polling iteration longer than this did work (an empty one takes ~1-2 µs)."""
+TICK_S = 0.01
+"""How often a sleeping loop's timer asks the policy."""
+IDLE_CPU = 0.5
+"""A sleeping loop that used less than this share of its core since the last tick is idle."""
+BACKSTOP = 50_000
+"""CPython's automatic young threshold: only reached when the loop does not call us."""
 MIDDLE = 10
 OLD = 1_000_000_000
-"""Full collections need this many middle-generation collections: never, in practice."""
+"""Automatic full collections need this many middle-generation ones: never."""
+FULL_MIN = 1_000_000
+FULL_RATIO = 1.0
+"""A full collection is due when this many objects were frozen since the last one:
+`max(FULL_MIN, FULL_RATIO * live)`; forced at twice that."""
+LOG_EVERY_S = 60.0
+"""At most one log line this often for forced young collections."""
+
+KINDS = ("idle_young", "idle_full", "forced_young", "forced_full")
+"""Collection kinds (metric label values)."""
+
+_count = gc.get_count
+_ns = time.perf_counter_ns
 
 
-def apply() -> None:
-    """Freeze what start-up built and set the thresholds (see the module docstring)."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(YOUNG, MIDDLE, OLD)
+class GcStats:
+    """What the policy did: read by the metrics probe on the loop thread."""
+
+    __slots__ = ("collections", "found", "freezes", "frozen_since_full", "live_after_full",
+                 "pauses")  # fmt: skip
+
+    def __init__(self) -> None:
+        self.collections = dict.fromkeys(KINDS, 0)
+        """Collections by kind."""
+        self.pauses = {kind: LatencyHistogram() for kind in KINDS}
+        """Pause of each collection by kind."""
+        self.freezes = 0
+        """Young generations frozen without a collection (busy)."""
+        self.found = 0
+        """Unreachable objects the collections found (freed, or kept in `gc.garbage`)."""
+        self.frozen_since_full = 0
+        """Objects frozen since the last full collection (an upper estimate)."""
+        self.live_after_full = 0
+        """Tracked objects alive after the last full collection (or `install`)."""
+
+    def pause_samples(self) -> dict[str, HistogramSample]:
+        return {kind: h.snapshot() for kind, h in self.pauses.items()}
 
 
-def collect_all() -> int:
-    """A full collection of everything, frozen objects included, when a pause is fine.
+class GcPolicy:
+    """The collector policy of one engine process (see the module docstring).
 
-    Returns the number of unreachable objects found. The thresholds stay as they are.
+    Thresholds are arguments so tests can use small ones. Use it on the loop's thread.
     """
-    gc.unfreeze()
-    found = gc.collect()
-    gc.freeze()
-    return found
+
+    def __init__(
+        self,
+        *,
+        freeze_at: int = FREEZE_AT,
+        idle_collect_at: int = IDLE_COLLECT_AT,
+        idle_after_ns: int = IDLE_AFTER_NS,
+        backstop: int = BACKSTOP,
+        full_min: int = FULL_MIN,
+        full_ratio: float = FULL_RATIO,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.freeze_at = freeze_at
+        self.idle_collect_at = idle_collect_at
+        self.idle_after_ns = idle_after_ns
+        self.backstop = backstop
+        self.full_min = full_min
+        self.full_ratio = full_ratio
+        self._clock = clock
+        self.stats = GcStats()
+        self.installed = False
+        self._due = full_min
+        self._ours = False
+        self._full_pending = False
+        self._auto_start_ns = 0
+        self._auto_young = 0
+        self._last_turn_ns = 0
+        self._idle_since_ns = 0
+        self._unlogged = 0
+        self._logged_at = -LOG_EVERY_S
+        self._timer: asyncio.TimerHandle | None = None
+        self._tick_cpu_ns = 0
+        self._tick_wall_ns = 0
+
+    # ---- life cycle ----------------------------------------------------------------------
+
+    def install(self) -> None:
+        """Freeze what start-up built, set the thresholds and start counting collections."""
+        gc.collect()
+        gc.freeze()
+        self._after_full(gc.get_freeze_count())
+        gc.set_threshold(self.backstop, MIDDLE, OLD)
+        if not self.installed:
+            gc.callbacks.append(self._on_gc)
+            self.installed = True
+
+    def uninstall(self) -> None:
+        """Stop the timer and the callback; the thresholds and the frozen set stay."""
+        self.stop_timer()
+        if self.installed:
+            gc.callbacks.remove(self._on_gc)
+            self.installed = False
+
+    # ---- what the loop calls -------------------------------------------------------------
+
+    def turn(self, now_ns: int) -> None:
+        """One iteration of a busy-polling loop, at `now_ns` (monotonic)."""
+        if now_ns - self._last_turn_ns > WORK_NS:
+            self._idle_since_ns = now_ns  # the iteration before this one did work
+        self._last_turn_ns = now_ns
+        self.poll(now_ns - self._idle_since_ns >= self.idle_after_ns)
+
+    def tick(self, idle: bool) -> None:
+        """A sleeping loop's periodic check (`start_timer`), `idle` as it measured."""
+        self.poll(idle)
+
+    def poll(self, idle: bool) -> None:
+        """Collect, freeze or do nothing, by the rules of the module docstring."""
+        young = _count()[0]
+        if self._full_pending and (idle or self._hard_bound()):
+            self._full(forced=not idle)
+        elif idle:
+            if young >= self.idle_collect_at:
+                self._young()
+        elif young >= self.freeze_at:
+            gc.freeze()
+            self.stats.freezes += 1
+            self._frozen(young)
+            if self._full_pending and self._hard_bound():
+                self._full(forced=True)
+
+    def start_timer(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Call `tick` every `TICK_S` on `loop` (a sleeping loop's idle signal)."""
+        self._tick_cpu_ns = time.thread_time_ns()
+        self._tick_wall_ns = time.monotonic_ns()
+        self._timer = loop.call_later(TICK_S, self._on_timer, loop)
+
+    def stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _on_timer(self, loop: asyncio.AbstractEventLoop) -> None:
+        cpu, wall = time.thread_time_ns(), time.monotonic_ns()
+        busy = (cpu - self._tick_cpu_ns) >= IDLE_CPU * (wall - self._tick_wall_ns)
+        self.tick(not busy)
+        self.start_timer(loop)
+
+    # ---- collections ---------------------------------------------------------------------
+
+    def collect_all(self) -> int:
+        """A full collection of everything, frozen objects included, when a pause is fine.
+
+        Returns the number of unreachable objects found. Counted as "idle_full".
+        """
+        return self._full(forced=False)
+
+    def _young(self) -> None:
+        young = _count()[0]
+        self._ours = True
+        t0 = _ns()
+        try:
+            found = gc.collect(0)
+            gc.freeze()
+        finally:
+            self._ours = False
+        self._counted("idle_young", _ns() - t0, found)
+        self._frozen(max(0, young - found))
+
+    def _full(self, *, forced: bool) -> int:
+        kind = "forced_full" if forced else "idle_full"
+        frozen = self.stats.frozen_since_full
+        self._ours = True
+        t0 = _ns()
+        try:
+            gc.unfreeze()
+            found = gc.collect()
+            gc.freeze()
+        finally:
+            self._ours = False
+        pause = _ns() - t0
+        self._counted(kind, pause, found)
+        live = gc.get_freeze_count()
+        self._after_full(live)
+        (log.warning if forced else log.info)(
+            "gc: %s collection after %d objects frozen: %d unreachable found, %d live, "
+            "%.1f ms", kind, frozen, found, live, pause / 1e6)  # fmt: skip
+        return found
+
+    def _after_full(self, live: int) -> None:
+        self.stats.live_after_full = live
+        self.stats.frozen_since_full = 0
+        self._due = max(self.full_min, int(self.full_ratio * live))
+        self._full_pending = False
+
+    def _frozen(self, objects: int) -> None:
+        frozen = self.stats.frozen_since_full = self.stats.frozen_since_full + objects
+        if frozen >= self._due:
+            self._full_pending = True
+
+    def _hard_bound(self) -> bool:
+        return self.stats.frozen_since_full >= 2 * self._due
+
+    def _counted(self, kind: str, pause_ns: int, found: int) -> None:
+        self.stats.collections[kind] += 1
+        self.stats.pauses[kind].observe_ns(pause_ns)
+        self.stats.found += found
+
+    def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
+        """gc.callbacks: count, freeze after and log CPython's own (backstop) collections."""
+        if self._ours:
+            return
+        if phase == "start":
+            self._auto_young = _count()[0]
+            self._auto_start_ns = _ns()
+            return
+        found = info["collected"] + info["uncollectable"]
+        self._counted("forced_young", _ns() - self._auto_start_ns, found)
+        gc.freeze()  # safe here: the collection is over, only the lists are spliced
+        self._frozen(max(0, self._auto_young - found))
+        self._unlogged += 1
+        now = self._clock()
+        if now - self._logged_at >= LOG_EVERY_S:
+            log.warning(
+                "gc: %d forced young collections (generation %d, count %d) since the last "
+                "line: the event loop did not ask for an idle collection in time",
+                self._unlogged, info["generation"], self._auto_young)  # fmt: skip
+            self._logged_at = now
+            self._unlogged = 0
+

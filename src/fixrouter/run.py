@@ -52,7 +52,6 @@ from pathlib import Path
 
 import uvloop
 
-from fixrouter import gc_policy
 from fixrouter.codec import decode_frame
 from fixrouter.config import RouterConfig
 from fixrouter.engine import Engine
@@ -123,7 +122,7 @@ async def _main(config: RouterConfig, feed: _FeedSpec | None, ops: Operations) -
         service.close()
         return 1
     # Start-up is done: take what it built out of the collector's way (see gc_policy).
-    gc_policy.apply()
+    engine.gc_policy.install()
     try:
         loop = asyncio.get_running_loop()
         main_task = asyncio.current_task()

@@ -59,7 +59,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from fixrouter import COMPILED_MODULES, gc_policy
+from fixrouter import COMPILED_MODULES
 from fixrouter.bench.control import Child, ControlError, pin_to_cpu
 from fixrouter.bench.memory import memory_run
 from fixrouter.bench.probe import BenchFlow, WireProbe
@@ -202,7 +202,7 @@ class _Bench:
             session.transport.wire_tap = self.probe.chained(session.transport.wire_tap)
         await service.start()
         if not self.options.python_gc:
-            gc_policy.apply()  # as `fixrouter run` does once start-up is done
+            service.engine.gc_policy.install()  # as `fixrouter run` does after start-up
         self._engine_task = asyncio.create_task(service.run())
         transports = [s.transport for s in service.engine.sessions.values()]
         await _until(lambda: all(t.logged_on for t in transports), 15.0, "engine logon")
