@@ -233,6 +233,7 @@ class Operations:
             throttle_depth=risk.queue_depth if risk is not None else None,
             gateway=service.gateway,
             position_symbols=frozenset(symbols),
+            gc=service.engine.gc_policy.stats,
         )
 
     def reload(self) -> None:

@@ -44,6 +44,8 @@ COUNTERS = frozenset({
     "fixrouter_filled_quantity_total",
     "fixrouter_slow_client_disconnects_total",
     "fixrouter_journal_write_errors_total",
+    "fixrouter_gc_collections_total",
+    "fixrouter_gc_freezes_total",
 })  # fmt: skip
 GAUGES = frozenset({
     "fixrouter_session_up",
@@ -63,6 +65,7 @@ HISTOGRAMS = frozenset({
     "fixrouter_order_ack_seconds",
     "fixrouter_exec_report_to_strategy_seconds",
     "fixrouter_journal_append_seconds",
+    "fixrouter_gc_pause_seconds",
 })  # fmt: skip
 DOCUMENTED = COUNTERS | GAUGES | HISTOGRAMS
 PROMETHEUS_OWN = frozenset({"up"})

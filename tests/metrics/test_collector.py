@@ -95,8 +95,15 @@ def test_values_reach_their_series() -> None:
         [session], orders_received=10, denied={"MAX_ORDER_QTY": 2},
         tick_to_wire=t2w.snapshot(), positions=[("U1", "AAPL", -300.0)],
         kill_switches={"engine": 1, "strategy": 2}, strategies_connected=3,
-        slow_client_disconnects=1,
+        slow_client_disconnects=1, gc_collections={"idle_young": 5, "forced_full": 1},
+        gc_pauses={"idle_young": t2w.snapshot()}, gc_freezes=4,
     ))  # fmt: skip
+    assert value(series, "fixrouter_gc_collections_total", kind="idle_young") == 5
+    assert value(series, "fixrouter_gc_collections_total", kind="forced_full") == 1
+    assert value(series, "fixrouter_gc_collections_total", kind="forced_young") == 0
+    assert value(series, "fixrouter_gc_pause_seconds_count", kind="idle_young") == 3
+    assert value(series, "fixrouter_gc_pause_seconds_count", kind="idle_full") == 0
+    assert value(series, "fixrouter_gc_freezes_total") == 4
     assert value(series, "fixrouter_session_up", session="s1") == 1
     assert value(series, "fixrouter_seqnum_next_outbound", session="s1") == 42
     assert value(series, "fixrouter_seqnum_next_inbound", session="s1") == 17

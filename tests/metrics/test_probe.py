@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from fixrouter.gc_policy import GcStats
 from fixrouter.metrics import JournalMeter, OrderFlow, SessionEventCounter
 from fixrouter.metrics.probe import EngineProbe
 from fixrouter.risk import KillScope
@@ -81,11 +82,15 @@ def test_reads_every_component() -> None:
     journal.append_errors = 1
     kill = KillSwitch()
     kill.engage(KillScope.STRATEGY, "s1", "test", 0.0)
+    gc_stats = GcStats()
+    gc_stats.collections["idle_young"] = 3
+    gc_stats.pauses["idle_young"].observe_ns(100_000)
+    gc_stats.freezes = 2
     probe = EngineProbe(
         {"a": a, "b": b}, flow=flow, events=events, journals={"a": journal},
         denied=lambda: {"MAX_ORDER_QTY": 2}, book=FakeBook(), kill_switch=kill,
         throttle_depth=lambda name: 7 if name == "a" else 0, gateway=FakeGateway(),
-        position_symbols=frozenset({"AAPL"}),
+        position_symbols=frozenset({"AAPL"}), gc=gc_stats,
     )  # fmt: skip
     s = probe.sample()
     sa, sb = s.sessions
@@ -101,8 +106,11 @@ def test_reads_every_component() -> None:
     assert s.positions == [("U1", "AAPL", 300.0)]
     assert s.kill_switches == {"engine": 0, "account": 0, "strategy": 1}
     assert (s.strategies_connected, s.slow_client_disconnects) == (2, 2)
+    assert s.gc_collections["idle_young"] == 3 and s.gc_freezes == 2
+    assert s.gc_pauses["idle_young"].count == 1
 
 
 def test_runs_without_optional_components() -> None:
     s = EngineProbe({"a": FakeEngineSession(FakeSession())}).sample()
     assert s.sessions[0].flow.accepted == 0 and s.positions == [] and s.kill_switches == {}
+    assert s.gc_collections == {} and s.gc_freezes == 0

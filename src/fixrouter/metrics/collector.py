@@ -19,7 +19,8 @@ values of one scrape belong to the same instant.
 `CONTRACT` lists them and tests check both sides. Label values come from bounded sets:
 session names (configured), `SessionState`, `DisconnectReason`, denial codes (the risk
 gate's `DenialCode` plus the router's own `ENGINE_UNAVAILABLE`), `ExecKind`, kill-switch
-scopes, `sent`/`received`, and for positions the configured symbols only.
+scopes, `sent`/`received`, the collector policy's collection kinds (`gc_policy.KINDS`),
+and for positions the configured symbols only.
 
 **Every labelled series exists from the first scrape**, at 0: each session gets every
 state, every disconnect reason, every exec type and both resend directions, and every
@@ -41,6 +42,7 @@ from prometheus_client.metrics_core import (
 from prometheus_client.registry import Collector
 
 from fixrouter.events import ErrorCode
+from fixrouter.gc_policy import KINDS as GC_KINDS
 from fixrouter.risk import DenialCode, KillScope
 from fixrouter.session import DisconnectReason, SessionState
 
@@ -87,6 +89,9 @@ CONTRACT: Mapping[str, tuple[str, tuple[str, ...]]] = {
     "fixrouter_order_ack_seconds": ("histogram", ("session",)),
     "fixrouter_exec_report_to_strategy_seconds": ("histogram", ()),
     "fixrouter_journal_append_seconds": ("histogram", ("session",)),
+    "fixrouter_gc_collections_total": ("counter", ("kind",)),
+    "fixrouter_gc_pause_seconds": ("histogram", ("kind",)),
+    "fixrouter_gc_freezes_total": ("counter", ()),
 }
 
 
@@ -128,6 +133,10 @@ class EngineSample:
     """Scope -> switches engaged in it (0/1 for the engine)."""
     strategies_connected: int = 0
     slow_client_disconnects: int = 0
+    gc_collections: Mapping[str, int] = field(default_factory=dict)
+    """Garbage collections by `fixrouter.gc_policy` kind."""
+    gc_pauses: Mapping[str, HistogramSample] = field(default_factory=dict)
+    gc_freezes: int = 0
 
 
 class EngineCollector(Collector):
@@ -146,6 +155,7 @@ class EngineCollector(Collector):
         yield from _session_families(sessions)
         yield from _flow_families(s)
         yield from _latency_families(s)
+        yield from _gc_families(s)
 
 
 def _gauge(name: str, doc: str, labels: Sequence[str] = ()) -> GaugeMetricFamily:
@@ -270,6 +280,20 @@ def _latency_families(s: EngineSample) -> Iterator[Metric]:
     yield _histogram("fixrouter_heartbeat_rtt_seconds", "TestRequest to its Heartbeat",
                      [((sess.name,), sess.events.heartbeat_rtt) for sess in s.sessions],
                      ["session"])
+
+
+def _gc_families(s: EngineSample) -> Iterator[Metric]:
+    collections = _counter("fixrouter_gc_collections_total",
+                           "Cyclic garbage collections, by kind (fixrouter.gc_policy)", ["kind"])
+    for kind in GC_KINDS:
+        collections.add_metric([kind], float(s.gc_collections.get(kind, 0)))
+    yield collections
+    empty = HistogramSample.empty()
+    yield _histogram("fixrouter_gc_pause_seconds", "One cyclic garbage collection, by kind",
+                     [((kind,), s.gc_pauses.get(kind, empty)) for kind in GC_KINDS], ["kind"])
+    yield CounterMetricFamily("fixrouter_gc_freezes",
+                              "Young generations frozen without a collection (busy loop)",
+                              value=s.gc_freezes)
 
 
 def _histogram(

@@ -4,7 +4,8 @@
 reads: each session's state, schedule and sequence numbers, its transport's `stats`, its
 journal's `JournalMeter`, the `SessionEventCounter`, the router's `OrderFlow` and its
 denial counts, the order book's working orders and positions, the risk gate's kill
-switches and throttle queues, and the gateway's connections. Each is optional where a
+switches and throttle queues, the gateway's connections, and the garbage-collector policy's
+counts (`gc_policy.GcStats`). Each is optional where a
 process can run without it (a gateway-less test engine, a pass-through gate), and its
 series are then exported at 0.
 
@@ -111,6 +112,18 @@ class GatewayView(Protocol):
     def connected(self) -> list[str]: ...
 
 
+class GcStatsView(Protocol):
+    """`fixrouter.gc_policy.GcStats`, as read here."""
+
+    @property
+    def collections(self) -> Mapping[str, int]: ...
+
+    @property
+    def freezes(self) -> int: ...
+
+    def pause_samples(self) -> Mapping[str, HistogramSample]: ...
+
+
 class EngineProbe:
     """Reads the components into an `EngineSample`. Construct once, call `sample()` per
     scrape (on the loop thread)."""
@@ -128,6 +141,7 @@ class EngineProbe:
         throttle_depth: Callable[[str], int] | None = None,
         gateway: GatewayView | None = None,
         position_symbols: frozenset[str] = frozenset(),
+        gc: GcStatsView | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._sessions = sessions
@@ -140,6 +154,7 @@ class EngineProbe:
         self._throttle_depth = throttle_depth
         self._gateway = gateway
         self._symbols = position_symbols
+        self._gc = gc
         self._clock = clock
 
     def sample(self) -> EngineSample:
@@ -184,6 +199,9 @@ class EngineProbe:
             kill_switches=self._kills(),
             strategies_connected=len(self._gateway.connected()) if self._gateway else 0,
             slow_client_disconnects=self._gateway.stats.slow_disconnects if self._gateway else 0,
+            gc_collections=dict(self._gc.collections) if self._gc is not None else {},
+            gc_pauses=self._gc.pause_samples() if self._gc is not None else {},
+            gc_freezes=self._gc.freezes if self._gc is not None else 0,
         )
 
     def _positions(self) -> list[tuple[str, str, float]]:
