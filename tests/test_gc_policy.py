@@ -21,6 +21,10 @@ from fixrouter.busypoll import BusyPoller
 from fixrouter.gc_policy import GcPolicy
 from fixrouter.transport import CommitWatch
 
+IDLE = 10**12
+"""`poll`'s idle time: long enough for anything."""
+BUSY = 0
+
 
 @pytest.fixture(autouse=True)
 def restore_gc() -> Iterator[None]:
@@ -80,7 +84,7 @@ def test_an_idle_poll_collects_the_young_generation_and_freezes_its_survivors() 
     kept = _allocate(500)
     garbage = _cycle()
     assert gc.get_count()[0] >= 500
-    policy.poll(idle=True)
+    policy.poll(IDLE)
     assert policy.stats.collections["idle_young"] == 1
     assert garbage() is None  # the young collection freed the short-lived cycle
     assert policy.stats.found >= 2
@@ -92,17 +96,17 @@ def test_an_idle_poll_collects_the_young_generation_and_freezes_its_survivors() 
 def test_an_idle_poll_with_little_to_walk_does_nothing() -> None:
     policy = _policy(idle_collect_at=100_000)
     _allocate(300)
-    policy.poll(idle=True)
+    policy.poll(IDLE)
     assert sum(policy.stats.collections.values()) == 0 and policy.stats.freezes == 0
 
 
 def test_a_busy_poll_never_collects_and_freezes_the_young_generation_at_its_bound() -> None:
     policy = _policy(freeze_at=2_000)
     kept = _allocate(500)
-    policy.poll(idle=False)  # below freeze_at: nothing
+    policy.poll(BUSY)  # below freeze_at: nothing
     assert policy.stats.freezes == 0 and gc.get_count()[0] >= 500
     kept += _allocate(2_000)
-    policy.poll(idle=False)
+    policy.poll(BUSY)
     assert policy.stats.freezes == 1
     assert sum(policy.stats.collections.values()) == 0  # frozen, not walked
     assert gc.get_count()[0] < 50
@@ -135,17 +139,19 @@ def test_a_cycle_frozen_while_busy_is_freed_by_the_next_idle_full_collection() -
     ref = _cycle()
     holder = [ref()]  # the cycle is alive while the loop is busy...
     kept = _allocate(2_500)
-    policy.poll(idle=False)  # ...and frozen with the young generation
+    policy.poll(BUSY)  # ...and frozen with the young generation
     assert policy.stats.freezes == 1
     holder.clear()  # now it is garbage, but frozen: no young collection sees it
     kept += _allocate(600)
-    policy.poll(idle=True)
+    policy.poll(IDLE)
     assert policy.stats.collections["idle_young"] == 1 and ref() is not None
     while policy.stats.frozen_since_full < 10_000:  # the order path keeps growing
         kept += _allocate(2_500)
-        policy.poll(idle=False)
+        policy.poll(BUSY)
     assert policy.stats.collections["idle_full"] == 0  # due, but the loop is busy
-    policy.poll(idle=True)
+    policy.poll(gc_policy.FULL_IDLE_NS - 1)  # a gap between orders: not a lull
+    assert policy.stats.collections["idle_full"] == 0 and ref() is not None
+    policy.poll(gc_policy.FULL_IDLE_NS)
     assert policy.stats.collections["idle_full"] == 1
     assert ref() is None
     assert policy.stats.frozen_since_full == 0
@@ -158,13 +164,13 @@ def test_a_never_idle_loop_forces_a_full_collection_at_twice_the_bound(
     ref = _cycle()
     holder = [ref()]
     kept = _allocate(2_500)
-    policy.poll(idle=False)
+    policy.poll(BUSY)
     holder.clear()
     high_water = 0
     with caplog.at_level(logging.INFO, logger="fixrouter.gc"):
         for _ in range(20):  # never an idle turn
             kept += _allocate(2_500)
-            policy.poll(idle=False)
+            policy.poll(BUSY)
             high_water = max(high_water, policy.stats.frozen_since_full)
             if policy.stats.collections["forced_full"]:
                 break
@@ -220,6 +226,22 @@ def test_a_polling_loop_calls_the_policy_every_turn_and_collects_when_idle() -> 
         assert kept
 
     uvloop.run(test())
+
+
+def test_idle_ticks_add_up_to_a_lull_and_a_busy_tick_starts_over() -> None:
+    policy = _policy(freeze_at=2_000, full_min=5_000,
+                     full_idle_ns=3 * int(gc_policy.TICK_S * 1e9))
+    kept = _allocate(6_000)
+    policy.poll(BUSY)  # frozen; a full collection is now due
+    policy.tick(True)
+    policy.tick(True)
+    policy.tick(False)
+    policy.tick(True)
+    policy.tick(True)
+    assert policy.stats.collections["idle_full"] == 0
+    policy.tick(True)  # three idle ticks in a row
+    assert policy.stats.collections["idle_full"] == 1
+    assert kept
 
 
 def test_a_sleeping_loop_ticks_the_policy_from_a_timer() -> None:

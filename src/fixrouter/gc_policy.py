@@ -39,8 +39,10 @@ last collection or freeze):
    collection (survivors of young collections, whole young generations frozen busy).
    When that passes `FULL_MIN` or `FULL_RATIO` times what the last full collection left
    alive, whichever is larger, a full collection (unfreeze, `gc.collect()`, freeze) is
-   due at the next idle moment ("idle_full"); at twice that it runs at once, busy or
-   not ("forced_full", logged). So unreachable cycles can never hold more than about
+   due, and runs once the loop has been idle for `FULL_IDLE_NS`, a lull in the flow
+   ("idle_full": it walks every live object, tens to hundreds of milliseconds, so the
+   gap between two orders will not do); at twice that it runs at once, busy or not
+   ("forced_full", logged as a warning). So unreachable cycles can never hold more than about
    twice that bound of objects, whatever the code does and however busy the engine
    is, and a full collection walks each live object at most once per that many frozen
    ones. Frozen objects that die by reference count (every order on this path) are
@@ -75,7 +77,10 @@ FREEZE_AT = 10_000
 IDLE_COLLECT_AT = 500
 """Idle: young count worth a collection (a walk of a few hundred objects, ~0.1 ms)."""
 IDLE_AFTER_NS = 200_000
-"""A loop is idle after this long without work."""
+"""A loop is idle (for a young collection) after this long without work."""
+FULL_IDLE_NS = 50_000_000
+"""A due full collection waits for a lull this long (it walks every live object: tens to
+hundreds of milliseconds)."""
 WORK_NS = 10_000
 """A busy-polling iteration longer than this did work (an empty one takes ~1-2 µs)."""
 TICK_S = 0.01
@@ -137,6 +142,7 @@ class GcPolicy:
         freeze_at: int = FREEZE_AT,
         idle_collect_at: int = IDLE_COLLECT_AT,
         idle_after_ns: int = IDLE_AFTER_NS,
+        full_idle_ns: int = FULL_IDLE_NS,
         backstop: int = BACKSTOP,
         full_min: int = FULL_MIN,
         full_ratio: float = FULL_RATIO,
@@ -145,6 +151,7 @@ class GcPolicy:
         self.freeze_at = freeze_at
         self.idle_collect_at = idle_collect_at
         self.idle_after_ns = idle_after_ns
+        self.full_idle_ns = full_idle_ns
         self.backstop = backstop
         self.full_min = full_min
         self.full_ratio = full_ratio
@@ -158,6 +165,7 @@ class GcPolicy:
         self._auto_young = 0
         self._last_turn_ns = 0
         self._idle_since_ns = 0
+        self._idle_ticks = 0
         self._unlogged = 0
         self._logged_at = -LOG_EVERY_S
         self._timer: asyncio.TimerHandle | None = None
@@ -190,18 +198,21 @@ class GcPolicy:
         if now_ns - self._last_turn_ns > WORK_NS:
             self._idle_since_ns = now_ns  # the iteration before this one did work
         self._last_turn_ns = now_ns
-        self.poll(now_ns - self._idle_since_ns >= self.idle_after_ns)
+        self.poll(now_ns - self._idle_since_ns)
 
     def tick(self, idle: bool) -> None:
-        """A sleeping loop's periodic check (`start_timer`), `idle` as it measured."""
-        self.poll(idle)
+        """A sleeping loop's periodic check (`start_timer`): `idle` if the loop was idle
+        since the previous tick."""
+        self._idle_ticks = self._idle_ticks + 1 if idle else 0
+        self.poll(self._idle_ticks * int(TICK_S * 1e9))
 
-    def poll(self, idle: bool) -> None:
-        """Collect, freeze or do nothing, by the rules of the module docstring."""
+    def poll(self, idle_ns: int) -> None:
+        """Collect, freeze or do nothing, the loop having been idle for `idle_ns` (0:
+        busy), by the rules of the module docstring."""
         young = _count()[0]
-        if self._full_pending and (idle or self._hard_bound()):
-            self._full(forced=not idle)
-        elif idle:
+        if self._full_pending and (idle_ns >= self.full_idle_ns or self._hard_bound()):
+            self._full(forced=idle_ns < self.full_idle_ns)
+        elif idle_ns >= self.idle_after_ns:
             if young >= self.idle_collect_at:
                 self._young()
         elif young >= self.freeze_at:
