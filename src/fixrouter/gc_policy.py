@@ -49,9 +49,10 @@ last collection or freeze):
    freed at once as before: freezing only hides them from the collector.
 4. **Backstop.** CPython's own young threshold stays at `BACKSTOP`, above `FREEZE_AT`:
    it collects only when the loop does not call the policy for long (a long
-   synchronous operation, no loop running). Such a collection is "forced_young", its
-   survivors are frozen like any others, and it is logged (at most once a
-   `LOG_EVERY_S`).
+   synchronous operation, no loop running). Such a collection is "forced_young" (an
+   explicit `gc.collect()` elsewhere is counted too, "forced_full" when of the oldest
+   generation), its survivors are frozen like any others, and it is logged (at most
+   once a `LOG_EVERY_S`).
 
 Every collection is counted by kind with its pause (`GcStats`, exported as
 `fixrouter_gc_collections_total{kind}` and `fixrouter_gc_pause_seconds{kind}`), along
@@ -308,15 +309,19 @@ class GcPolicy:
             self._auto_start_ns = _ns()
             return
         found = info["collected"] + info["uncollectable"]
-        self._counted("forced_young", _ns() - self._auto_start_ns, found)
+        # CPython's threshold (young), or someone's explicit gc.collect() (any generation;
+        # a full one walks only what is not frozen, so the bound's count stays).
+        kind = "forced_full" if info["generation"] == 2 else "forced_young"
+        self._counted(kind, _ns() - self._auto_start_ns, found)
         gc.freeze()  # safe here: the collection is over, only the lists are spliced
         self._frozen(max(0, self._auto_young - found))
         self._unlogged += 1
         now = self._clock()
         if now - self._logged_at >= LOG_EVERY_S:
             log.warning(
-                "gc: %d forced young collections (generation %d, count %d) since the last "
-                "line: the event loop did not ask for an idle collection in time",
+                "gc: %d collections the policy did not start since the last line (the "
+                "last: generation %d, young count %d): the event loop did not call it in "
+                "time, or something called gc.collect()",
                 self._unlogged, info["generation"], self._auto_young)  # fmt: skip
             self._logged_at = now
             self._unlogged = 0
