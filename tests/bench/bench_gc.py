@@ -36,11 +36,11 @@ from typing import Any
 import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "router"))
-from bench_router import CONFIG, Sink, log_on  # noqa: E402
+from bench_router import CONFIG, Sink, log_on
 
-from fixrouter.gateway.server import _Connection  # noqa: E402
-from fixrouter.gc_policy import GcPolicy  # noqa: E402
-from fixrouter.routing.service import LoopTimers, RouterService, load  # noqa: E402
+from fixrouter.gateway.server import _Connection
+from fixrouter.gc_policy import GcPolicy
+from fixrouter.routing.service import LoopTimers, RouterService, load
 
 
 class GcTrace:
