@@ -199,7 +199,10 @@ class GcPolicy:
         if now_ns - self._last_turn_ns > WORK_NS:
             self._idle_since_ns = now_ns  # the iteration before this one did work
         self._last_turn_ns = now_ns
-        self.poll(now_ns - self._idle_since_ns)
+        idle_ns = now_ns - self._idle_since_ns
+        # `poll` without the call when it would do nothing (about 0.1 µs a turn saved).
+        if idle_ns >= self.idle_after_ns or _count()[0] >= self.freeze_at:
+            self.poll(idle_ns)
 
     def tick(self, idle: bool) -> None:
         """A sleeping loop's periodic check (`start_timer`): `idle` if the loop was idle
