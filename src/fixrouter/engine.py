@@ -21,7 +21,10 @@ messages through `on_deliver(name, message)` and session events through
 `[engine]` (`EngineSettings`) says how the process runs its event loop: with
 `busy_poll = true`, `run()` keeps the loop polling instead of sleeping in epoll while the
 sessions run (`fixrouter.busypoll`). Every fsync-mode session reports its group commits
-to one `CommitWatch`, so the polling loop can get out of the sync threads' way.
+to one `CommitWatch`, so the polling loop can get out of the sync threads' way. Once
+`gc_policy` is installed (`fixrouter run` does it after start-up), `run()` also gives it
+its idle signal: every polled iteration, or a timer when the loop sleeps
+(`fixrouter.gc_policy`).
 
 Files written before the journal that must be as durable as it before a message leaves
 (the order book's intent log: which strategy a ClOrdID belongs to) join the session's

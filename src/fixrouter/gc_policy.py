@@ -7,12 +7,14 @@ CPython frees almost everything by reference counting; the cyclic collector only
 for reference cycles, and it pays for them by walking every tracked container of the
 generations it collects. The order path makes no cycles (a full collection after 130,000
 orders found 0 unreachable objects, tests/bench/README.md), so on the order path every
-collection is pure cost. What survives is each working order's records (`Order`, the
-risk gate's `Working`, the parsed `NewOrder`: three tracked objects an order), so under
-CPython's defaults, or the earlier policy here (young threshold 10,000, a middle
-collection every 10 young ones, no automatic full collection), each survivor was walked
-twice, once young and once in the middle generation, both in the middle of a burst of
-orders: 11.7% of the compiled engine's busy time at saturation.
+collection is pure cost. What survives an order is its records (the book's `Order`, the
+risk gate's `Working`, the parsed `NewOrder`: three tracked objects), so under the
+earlier policy here (freeze after start-up, young threshold 10,000, a middle collection
+every 10 young ones, no automatic full collection) a young collection came every ~3,300
+orders and walked ~10,000 such records (1.5-2 ms), and every tenth one, a middle
+collection, walked the last ~90,000 again (20-45 ms): each survivor walked twice, in
+the middle of a burst of orders, about 1.0 µs of CPU an order at saturation
+(`tests/bench/bench_gc.py`; py-spy put it at 11.7% of the engine's samples).
 
 `GcPolicy.install()` runs once, after start-up (recovery done, listeners bound), from
 `fixrouter run` and `fixrouter bench`: `gc.collect()`, then `gc.freeze()`, so everything
@@ -40,19 +42,26 @@ last collection or freeze):
    When that passes `FULL_MIN` or `FULL_RATIO` times what the last full collection left
    alive, whichever is larger, a full collection (unfreeze, `gc.collect()`, freeze) is
    due, and runs once the loop has been idle for `FULL_IDLE_NS`, a lull in the flow
-   ("idle_full": it walks every live object, tens to hundreds of milliseconds, so the
+   ("idle_full": it walks every live object, about 0.3-0.7 s for 1-1.5 million, so the
    gap between two orders will not do); at twice that it runs at once, busy or not
-   ("forced_full", logged as a warning). So unreachable cycles can never hold more than about
-   twice that bound of objects, whatever the code does and however busy the engine
-   is, and a full collection walks each live object at most once per that many frozen
-   ones. Frozen objects that die by reference count (every order on this path) are
-   freed at once as before: freezing only hides them from the collector.
+   ("forced_full", logged as a warning). So unreachable cycles can never hold more
+   than about twice that bound of objects, whatever the code does and however busy the
+   engine is, and a full collection walks each live object at most once per that many
+   frozen ones. Frozen objects that die by reference count (every finished order on
+   this path) are freed at once as before: freezing only hides them from the
+   collector. The price of (2) is here: a cycle that was alive at a freeze and dies
+   later is freed only by the next full collection, not by the next young one.
 4. **Backstop.** CPython's own young threshold stays at `BACKSTOP`, above `FREEZE_AT`:
    it collects only when the loop does not call the policy for long (a long
    synchronous operation, no loop running). Such a collection is "forced_young" (an
    explicit `gc.collect()` elsewhere is counted too, "forced_full" when of the oldest
    generation), its survivors are frozen like any others, and it is logged (at most
    once a `LOG_EVERY_S`).
+
+The loop pays a clock read and about 0.2 µs an iteration for asking. Kept out, after
+measuring: a full collection after the same 200 µs of idleness as a young one (a bench
+run had two, 0.38 and 0.67 s, inside its saturated one-way run: a load generator's
+hiccup is not a lull).
 
 Every collection is counted by kind with its pause (`GcStats`, exported as
 `fixrouter_gc_collections_total{kind}` and `fixrouter_gc_pause_seconds{kind}`), along
