@@ -41,7 +41,7 @@ last collection or freeze):
    collection (survivors of young collections, whole young generations frozen busy).
    When that passes `FULL_MIN` or `FULL_RATIO` times what the last full collection left
    alive, whichever is larger, a full collection (unfreeze, `gc.collect()`, freeze) is
-   due, and runs once the loop has been idle for `FULL_IDLE_NS`, a lull in the flow
+   due, and runs once the loop has been idle for `FULL_IDLE_NS`, a quiet second
    ("idle_full": it walks every live object, about 0.3-0.7 s for 1-1.5 million, so the
    gap between two orders will not do); at twice that it runs at once, busy or not
    ("forced_full", logged as a warning). So unreachable cycles can never hold more
@@ -61,7 +61,9 @@ last collection or freeze):
 The loop pays a clock read and about 0.2 µs an iteration for asking. Kept out, after
 measuring: a full collection after the same 200 µs of idleness as a young one (a bench
 run had two, 0.38 and 0.67 s, inside its saturated one-way run: a load generator's
-hiccup is not a lull).
+hiccup is not a lull); a floor of 1,000,000 objects (the bench's runs rest ~600,000
+orders, ~2.7 million frozen objects by the policy's count, so the forced collection
+would have come inside a saturated run).
 
 Every collection is counted by kind with its pause (`GcStats`, exported as
 `fixrouter_gc_collections_total{kind}` and `fixrouter_gc_pause_seconds{kind}`), along
@@ -88,9 +90,10 @@ IDLE_COLLECT_AT = 500
 """Idle: young count worth a collection (a walk of a few hundred objects, ~0.1 ms)."""
 IDLE_AFTER_NS = 200_000
 """A loop is idle (for a young collection) after this long without work."""
-FULL_IDLE_NS = 50_000_000
-"""A due full collection waits for a lull this long (it walks every live object: tens to
-hundreds of milliseconds)."""
+FULL_IDLE_NS = 1_000_000_000
+"""A due full collection waits for a lull this long: it walks every live object, up to a
+second, so the next order should not be due soon (a quiet second says more about that
+than a gap between two orders)."""
 WORK_NS = 10_000
 """A busy-polling iteration longer than this did work (an empty one takes ~1-2 µs)."""
 TICK_S = 0.01
@@ -102,10 +105,12 @@ BACKSTOP = 50_000
 MIDDLE = 10
 OLD = 1_000_000_000
 """Automatic full collections need this many middle-generation ones: never."""
-FULL_MIN = 1_000_000
+FULL_MIN = 2_000_000
 FULL_RATIO = 1.0
 """A full collection is due when this many objects were frozen since the last one:
-`max(FULL_MIN, FULL_RATIO * live)`; forced at twice that."""
+`max(FULL_MIN, FULL_RATIO * live)`; forced at twice that. The floor is above what a
+busy day's resting orders freeze (three objects each: ~650,000 orders), so a normal day
+needs at most lull-time full collections."""
 LOG_EVERY_S = 60.0
 """At most one log line this often for forced young collections."""
 
