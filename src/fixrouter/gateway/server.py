@@ -23,10 +23,26 @@ an `asyncio.Protocol` (`_Connection`), a small state machine::
   written to the connection(s) that said hello with that name, and to nobody else.
   Events for a strategy with no live connection are counted and dropped: after
   reconnecting, a strategy asks `orders`/`status` for the truth.
+- *One write per loop turn.* Each `transport.write` is a syscall, and on loopback TCP it
+  also runs the receiver's side of the stack: at saturation, one per event was the
+  largest single cost after the order path itself. So a connection writes the *first*
+  event of an event-loop turn at once (a lone order's `accepted` or `exec` never waits
+  for anything) and holds every later one of the same turn in `_out`; one callback per
+  turn for the whole gateway (`Gateway._end_turn`, queued with `loop.call_soon` by the
+  first write of the turn, so it runs before the loop next blocks in epoll, busy-polling
+  or not) writes each held list as one `transport.write`. A burst of orders read in one
+  turn thus costs two writes to its strategy, not one per event. Held bytes keep their
+  order (nothing is written at once while anything is held), and each connection holds
+  its own, so a strategy still sees only its events, in order. Anything that closes a
+  connection writes what it holds first (`shutdown`, `refuse`) or drops it with the
+  connection (`abort`, `connection_lost`); the end-of-turn callback skips closed ones.
 - *Slow clients.* Each transport's write-buffer high-water mark is `max_outbound_bytes`.
   When a client stops reading and its buffer passes the mark, asyncio calls
   `pause_writing`; we abort that connection there and then (counted in
   `stats.slow_disconnects`), so `deliver` never waits and never buffers without bound.
+  What a connection holds for the end of the turn is handed to the transport as soon as
+  it reaches `HOLD_LIMIT` (or `max_outbound_bytes`, if smaller), so the mark applies to
+  a busy turn too, at most that many bytes late.
 - *Isolation.* The name is freed in the same call that decides to drop a connection, so a
   strategy can reconnect at once; the engine hears `strategy_disconnected` from
   `connection_lost`, a separate loop callback, never re-entrantly from inside `deliver`.
@@ -62,6 +78,10 @@ log = logging.getLogger("fixrouter.gateway")
 
 _clock = time.monotonic_ns
 _ORDER_TYPES = (NewOrder, CancelOrder, ReplaceOrder)
+
+HOLD_LIMIT = 64 * 1024
+"""Bytes a connection may hold for the end of the loop turn before they are written at once
+(see "One write per loop turn" above)."""
 
 
 class GatewayError(FixRouterError):
@@ -110,6 +130,9 @@ class Gateway:
         self._unix_files: list[tuple[str, int, int]] = []  # path, st_dev, st_ino
         self._connections: set[_Connection] = set()
         self._by_name: dict[str, list[_Connection]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._dirty: list[_Connection] = []
+        """Connections that wrote in this loop turn; `_end_turn` is queued while non-empty."""
 
     @property
     def addresses(self) -> list[ListenAddress]:
@@ -126,7 +149,7 @@ class Gateway:
         Raises:
             GatewayError: an address is in use, not bindable, or a Unix path is taken.
         """
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         try:
             for address in self.config.listen:
                 if address.kind == "tcp":
@@ -226,6 +249,20 @@ class Gateway:
     def _new_connection(self) -> _Connection:
         return _Connection(self)
 
+    def _wrote(self, connection: _Connection) -> None:
+        """`connection` wrote its first bytes of this loop turn: end the turn for it later."""
+        dirty = self._dirty
+        if not dirty:
+            self._loop.call_soon(self._end_turn)  # type: ignore[union-attr]
+        dirty.append(connection)
+
+    def _end_turn(self) -> None:
+        """The end of a loop turn: each connection that wrote writes what it held, at once."""
+        dirty = self._dirty
+        self._dirty = []
+        for connection in dirty:
+            connection.end_turn()
+
     def _admit(self, connection: _Connection, hello: Hello, req: Req) -> None:
         """Check a hello's identity; on success register the name and say welcome."""
         name = hello.client
@@ -272,8 +309,12 @@ class _Connection(asyncio.Protocol):
         "_discarding",
         "_gateway",
         "_handler",
+        "_held",
         "_hello_timer",
+        "_hold_limit",
+        "_in_turn",
         "_max_line",
+        "_out",
         "_parse",
         "_pending",
         "_stats",
@@ -293,6 +334,10 @@ class _Connection(asyncio.Protocol):
         self._discarding = False  # dropping the rest of an over-long line
         self._closed = False
         self._hello_timer: asyncio.TimerHandle | None = None
+        self._in_turn = False  # wrote in this loop turn: later writes are held in _out
+        self._out: list[bytes] = []
+        self._held = 0  # bytes in _out
+        self._hold_limit = min(HOLD_LIMIT, gateway.config.max_outbound_bytes)
         self.strategy: str | None = None
         self.peer = "?"
 
@@ -316,6 +361,8 @@ class _Connection(asyncio.Protocol):
         was_closed = self._closed
         self._closed = True
         self._pending = b""
+        self._out.clear()
+        self._held = 0
         if self._hello_timer is not None:
             self._hello_timer.cancel()
             self._hello_timer = None
@@ -450,19 +497,49 @@ class _Connection(asyncio.Protocol):
     # -- output ------------------------------------------------------------------------
 
     def write(self, data: bytes) -> None:
+        """Write at once if this is the connection's first write of the loop turn, else
+        hold `data` for the end of the turn (module docstring, "One write per loop turn")."""
+        if self._closed:
+            return
+        if not self._in_turn:
+            self._in_turn = True
+            self._transport.write(data)  # type: ignore[union-attr]
+            self._gateway._wrote(self)
+            return
+        self._out.append(data)
+        self._held += len(data)
+        if self._held >= self._hold_limit:
+            self._write_held()
+
+    def end_turn(self) -> None:
+        """Called once at the end of a loop turn in which this connection wrote."""
+        self._in_turn = False
+        if self._out:
+            self._write_held()
+
+    def _write_held(self) -> None:
+        out = self._out
+        data = out[0] if len(out) == 1 else b"".join(out)
+        out.clear()
+        self._held = 0
         if not self._closed:
+            # May call pause_writing, which aborts a client that stopped reading.
             self._transport.write(data)  # type: ignore[union-attr]
 
     def refuse(self, code: ErrorCode, reason: str, req: Req) -> None:
         """Answer a failed hello with an error, then close once it is flushed."""
         self._stats.hellos_refused += 1
         self._error(code, reason, req)
+        if self._out:
+            self._write_held()
         self._closed = True
         if self._transport is not None:
             self._transport.close()
 
     def shutdown(self) -> None:
         """Stop reading and delivering; close once what is queued has been written."""
+        if self._out:
+            self._write_held()
         self._closed = True
         self._gateway._release(self)
         if self._transport is not None:
@@ -471,6 +548,8 @@ class _Connection(asyncio.Protocol):
     def abort(self) -> None:
         """Drop the connection now, discarding anything queued."""
         self._closed = True
+        self._out.clear()
+        self._held = 0
         self._gateway._release(self)
         if self._transport is not None:
             self._transport.abort()
