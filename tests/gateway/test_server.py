@@ -482,3 +482,238 @@ def test_engine_fault_is_reported_not_fatal(run: Runner, caplog: pytest.LogCaptu
     with caplog.at_level(logging.ERROR, logger="fixrouter.gateway"):
         run(main())
     assert "boom" in caplog.text
+
+
+# ---- one socket write per loop turn ---------------------------------------------------------
+
+
+class CountingTransport:
+    """Wraps a connection's transport (uvloop's cannot be patched) and records each write."""
+
+    def __init__(self, inner: asyncio.Transport) -> None:
+        self.inner = inner
+        self.writes: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(bytes(data))
+        self.inner.write(data)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+def count_writes(gateway: Gateway, name: str) -> list[bytes]:
+    """Start recording the writes to `name`'s connection; returns the live record."""
+    (connection,) = gateway._by_name[name]
+    counting = CountingTransport(connection._transport)  # type: ignore[arg-type]
+    connection._transport = counting  # type: ignore[assignment]
+    return counting.writes
+
+
+async def raw_connect(gateway: Gateway, name: str) -> socket.socket:
+    """A plain socket that said hello as `name`, for reading without the loop's help."""
+    loop = asyncio.get_running_loop()
+    address = gateway.addresses[0]
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    await loop.sock_connect(sock, (address.host, address.port))
+    await loop.sock_sendall(sock, orjson.dumps({"op": "hello", "client": name}) + b"\n")
+    welcome = b""
+    while not welcome.endswith(b"\n"):
+        welcome += await loop.sock_recv(sock, 4096)
+    assert orjson.loads(welcome)["ev"] == "welcome"
+    return sock
+
+
+def accepted_ids(data: bytes) -> list[str]:
+    return [orjson.loads(line)["id"] for line in data.splitlines()]
+
+
+def test_the_first_event_of_a_turn_leaves_at_once_and_the_rest_in_one_write(
+    run: Runner,
+) -> None:
+    async def main() -> None:
+        async with serve() as (gateway, _):
+            sock = await raw_connect(gateway, "alpha")
+            writes = count_writes(gateway, "alpha")
+            for i in range(10):
+                gateway.deliver("alpha", Accepted(f"o-{i}", f"C{i}"))
+            # Still inside the turn: the first event is already in the kernel, on its own.
+            sock.settimeout(2.0)
+            assert accepted_ids(sock.recv(65536)) == ["o-0"]
+            sock.setblocking(False)
+            with pytest.raises(BlockingIOError):
+                sock.recv(65536)  # the other nine wait for the turn's end
+            sock.settimeout(2.0)
+            await asyncio.sleep(0)  # the turn ends
+            assert accepted_ids(sock.recv(65536)) == [f"o-{i}" for i in range(1, 10)]
+            assert [accepted_ids(w) for w in writes] == [
+                ["o-0"], [f"o-{i}" for i in range(1, 10)]
+            ]  # fmt: skip
+            # The next turn starts afresh: its first event leaves at once again.
+            gateway.deliver("alpha", Accepted("o-10", "C10"))
+            assert accepted_ids(sock.recv(65536)) == ["o-10"]
+            assert len(writes) == 3
+            sock.close()
+
+    run(main())
+
+
+def test_a_burst_of_lines_read_together_is_answered_in_two_writes_a_turn(run: Runner) -> None:
+    async def main() -> None:
+        async with serve() as (gateway, core):
+            alpha = await connect(gateway, "alpha")
+            writes = count_writes(gateway, "alpha")
+            turns = 0
+            end_turn = gateway._end_turn
+
+            def counting_end_turn() -> None:
+                nonlocal turns
+                turns += 1
+                end_turn()
+
+            gateway._end_turn = counting_end_turn  # type: ignore[method-assign]
+            await alpha.send(b"".join(orjson.dumps(order(f"o-{i}")) + b"\n" for i in range(20)))
+            events = [await alpha.recv() for _ in range(40)]
+            # accepted then exec new for each order, in the order of the lines
+            assert [(e["ev"], e["id"]) for e in events] == [
+                (ev, f"o-{i}") for i in range(20) for ev in ("accepted", "exec")
+            ]
+            assert len(core.requests) == 20
+            assert turns >= 1 and len(writes) <= 2 * turns < 40
+            assert b"".join(writes).count(b"\n") == 40
+            await alpha.silent()
+
+    run(main())
+
+
+def test_the_orders_listing_stays_one_write_when_held_for_the_turn(run: Runner) -> None:
+    async def main() -> None:
+        async with serve() as (gateway, _):
+            alpha = await connect(gateway, "alpha")
+            for i in range(3):
+                assert (await alpha.request(order(f"o-{i}")))["ev"] == "accepted"
+                assert (await alpha.recv())["ev"] == "exec"
+            writes = count_writes(gateway, "alpha")
+            # ping first: its pong is the turn's first write, so the listing is held
+            await alpha.send(b'{"op": "ping"}\n{"op": "orders", "req": 7}\n')
+            assert await alpha.recv() == {"ev": "pong"}
+            listing = [await alpha.recv() for _ in range(4)]
+            assert [e["ev"] for e in listing] == ["status"] * 3 + ["orders_end"]
+            # the whole listing, framed by orders_end, went to the kernel in one write
+            assert any(w.count(b'"ev":"status"') == 3 and b"orders_end" in w for w in writes)
+
+    run(main())
+
+
+def test_a_slow_client_is_dropped_within_one_busy_turn(run: Runner) -> None:
+    async def main() -> None:
+        async with serve(max_outbound_bytes=64 * 1024) as (gateway, _):
+            slow = await raw_connect(gateway, "slow")
+            slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            fast = await connect(gateway, "fast")
+            (connection,) = gateway._by_name["slow"]
+            event = Accepted("o-1", "X" * 200)
+            delivered = 0
+            # One turn, never yielding to the loop: the held bytes must reach the transport
+            # and its high-water mark, or the slow client would never be dropped.
+            while not gateway.stats.slow_disconnects and delivered < 200_000:
+                gateway.deliver("slow", event)
+                delivered += 1
+                assert connection._held < 64 * 1024
+            assert gateway.stats.slow_disconnects == 1
+            assert "slow" not in gateway.connected()
+            gateway.deliver("fast", Accepted("f-1", "C"))  # the same turn: unaffected
+            assert (await fast.recv())["id"] == "f-1"
+            gateway.deliver("slow", event)  # after the drop: counted, not an error
+            assert gateway.stats.undeliverable == 1
+            slow.close()
+
+    run(main())
+
+
+def test_a_connection_dropped_mid_turn_loses_only_its_own_held_events(run: Runner) -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        errors: list[dict[str, Any]] = []
+        loop.set_exception_handler(lambda _loop, context: errors.append(context))
+        async with serve() as (gateway, _):
+            alpha = await connect(gateway, "alpha")
+            beta = await connect(gateway, "beta")
+            gamma = await connect(gateway, "gamma")
+            (alpha_connection,) = gateway._by_name["alpha"]
+            (gamma_connection,) = gateway._by_name["gamma"]
+            for i in range(3):
+                gateway.deliver("alpha", Accepted(f"a-{i}", "C"))
+                gateway.deliver("beta", Accepted(f"b-{i}", "C"))
+                gateway.deliver("gamma", Accepted(f"g-{i}", "C"))
+            # In the same turn, alpha's line breaks underneath (a reset: the transport is
+            # gone before connection_lost has run) and the gateway drops gamma by policy.
+            alpha_connection._transport.abort()  # type: ignore[union-attr]
+            gamma_connection.abort()
+            gateway.deliver("alpha", Accepted("a-3", "C"))
+            gateway.deliver("gamma", Accepted("g-3", "C"))  # gamma is gone: undeliverable
+            gateway.deliver("beta", Accepted("b-3", "C"))
+            assert [(await beta.recv())["id"] for _ in range(4)] == [f"b-{i}" for i in range(4)]
+            await beta.silent()
+            for _ in range(100):
+                if gateway.connected() == ["beta"]:
+                    break
+                await asyncio.sleep(0.01)
+            assert gateway.connected() == ["beta"]
+            for client in (alpha, gamma):
+                assert await client.closed_by_peer()
+            # A new connection under a dropped name gets none of the old connection's events.
+            again = await connect(gateway, "alpha")
+            await again.silent()
+            assert await again.request({"op": "ping"}) == {"ev": "pong"}
+        assert errors == []
+
+    run(main())
+
+
+def test_close_writes_what_the_turn_held_before_closing(run: Runner) -> None:
+    async def main() -> None:
+        async with serve() as (gateway, _):
+            alpha = await connect(gateway, "alpha")
+            for i in range(5):
+                gateway.deliver("alpha", Accepted(f"o-{i}", "C"))
+            await gateway.close()  # before the turn's end: nothing held may be lost
+            assert [(await alpha.recv())["id"] for _ in range(5)] == [f"o-{i}" for i in range(5)]
+            assert await alpha.closed_by_peer()
+
+    run(main())
+
+
+class RefusingTransport(CountingTransport):
+    """A broken transport: takes the first write of a turn, raises on the held ones."""
+
+    def write(self, data: bytes) -> None:
+        if self.writes:
+            raise RuntimeError("transport is broken")
+        super().write(data)
+
+
+def test_a_transport_that_fails_at_the_end_of_the_turn_is_dropped_alone(
+    run: Runner, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def main() -> None:
+        async with serve() as (gateway, _):
+            alpha = await connect(gateway, "alpha")
+            beta = await connect(gateway, "beta")
+            (connection,) = gateway._by_name["alpha"]
+            connection._transport = RefusingTransport(connection._transport)  # type: ignore[arg-type,assignment]
+            for i in range(3):
+                gateway.deliver("alpha", Accepted(f"a-{i}", "C"))
+                gateway.deliver("beta", Accepted(f"b-{i}", "C"))
+            assert [(await beta.recv())["id"] for _ in range(3)] == ["b-0", "b-1", "b-2"]
+            assert (await alpha.recv())["id"] == "a-0"
+            assert await alpha.closed_by_peer()
+            assert gateway.connected() == ["beta"]
+            # the next turn works as before for the others
+            gateway.deliver("beta", Accepted("b-3", "C"))
+            assert (await beta.recv())["id"] == "b-3"
+
+    with caplog.at_level(logging.ERROR, logger="fixrouter.gateway"):
+        run(main())
+    assert "writing to alpha failed" in caplog.text

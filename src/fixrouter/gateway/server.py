@@ -261,7 +261,12 @@ class Gateway:
         dirty = self._dirty
         self._dirty = []
         for connection in dirty:
-            connection.end_turn()
+            try:
+                connection.end_turn()
+            except Exception:
+                # A transport that refuses a write is broken: drop it, keep the others.
+                log.exception("gateway: writing to %s failed", connection.strategy or "client")
+                connection.abort()
 
     def _admit(self, connection: _Connection, hello: Hello, req: Req) -> None:
         """Check a hello's identity; on success register the name and say welcome."""
@@ -503,8 +508,10 @@ class _Connection(asyncio.Protocol):
             return
         if not self._in_turn:
             self._in_turn = True
-            self._transport.write(data)  # type: ignore[union-attr]
-            self._gateway._wrote(self)
+            try:
+                self._transport.write(data)  # type: ignore[union-attr]
+            finally:
+                self._gateway._wrote(self)  # whatever happened, the turn must end
             return
         self._out.append(data)
         self._held += len(data)
