@@ -15,9 +15,11 @@ from typing import Any
 import orjson
 import pytest
 
+from fixrouter.busypoll import BusyPoller
 from fixrouter.events import Accepted, ErrorCode, SessionChanged
 from fixrouter.gateway import Gateway, GatewayConfig, GatewayError, ListenAddress
 from fixrouter.requests import CancelOrder, NewOrder
+from fixrouter.transport import CommitWatch
 
 from .conftest import LineClient, Runner, connect, serve
 from .standin import StandInCore
@@ -529,10 +531,14 @@ def accepted_ids(data: bytes) -> list[str]:
     return [orjson.loads(line)["id"] for line in data.splitlines()]
 
 
+@pytest.mark.parametrize("busy_poll", [False, True], ids=["sleeping", "busy-polling"])
 def test_the_first_event_of_a_turn_leaves_at_once_and_the_rest_in_one_write(
-    run: Runner,
+    run: Runner, busy_poll: bool
 ) -> None:
     async def main() -> None:
+        poller = BusyPoller(asyncio.get_running_loop(), CommitWatch())
+        if busy_poll:
+            poller.start()  # the end-of-turn callback runs among the poller's turns
         async with serve() as (gateway, _):
             sock = await raw_connect(gateway, "alpha")
             writes = count_writes(gateway, "alpha")
@@ -555,6 +561,7 @@ def test_the_first_event_of_a_turn_leaves_at_once_and_the_rest_in_one_write(
             assert accepted_ids(sock.recv(65536)) == ["o-10"]
             assert len(writes) == 3
             sock.close()
+        poller.stop()
 
     run(main())
 
