@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Final, NamedTuple, final
 
 
 class ErrorCode(enum.StrEnum):
@@ -64,12 +64,31 @@ class OrderStatus(enum.StrEnum):
     EXPIRED = "expired"
 
 
-@dataclass(frozen=True, slots=True)
+@final
 class Accepted:
-    """Passed risk, journaled, on the wire."""
+    """Passed risk, journaled, on the wire.
 
-    id: str
-    cl_ord_id: str
+    One per order, so a plain class with its own `__init__`, which mypyc compiles (a
+    frozen dataclass's generated one stays interpreted and sets each field through
+    `object.__setattr__`). `Final` keeps it read-only for the type checker; equality,
+    hashing and repr are the dataclass's."""
+
+    __slots__ = ("cl_ord_id", "id")
+
+    def __init__(self, id: str, cl_ord_id: str) -> None:
+        self.id: Final = id
+        self.cl_ord_id: Final = cl_ord_id
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Accepted:
+            return NotImplemented
+        return self.id == other.id and self.cl_ord_id == other.cl_ord_id
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.cl_ord_id))
+
+    def __repr__(self) -> str:
+        return f"Accepted(id={self.id!r}, cl_ord_id={self.cl_ord_id!r})"
 
 
 @dataclass(frozen=True, slots=True)

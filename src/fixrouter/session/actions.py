@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Final, final
 
 from fixrouter.codec import FixMessage
 
@@ -117,19 +118,54 @@ class DisconnectReason(enum.StrEnum):
     dropped it). Never returned by the core: the transport reports it, for the metrics."""
 
 
-@dataclass(frozen=True, slots=True)
+# SendBytes and Deliver are built once per message, so they are plain classes with their
+# own `__init__`: mypyc compiles that, while a dataclass's generated `__init__` stays
+# interpreted (and a frozen one sets each field through `object.__setattr__`), which
+# cost 1.4% of the engine's busy time at saturation. `Final` keeps them read-only for
+# the type checker; equality, hashing and repr are the dataclass's.
+
+
+@final
 class SendBytes:
     """Write `data` once `store.synced_upto() >= ticket`."""
 
-    data: bytes
-    ticket: int
+    __slots__ = ("data", "ticket")
+
+    def __init__(self, data: bytes, ticket: int) -> None:
+        self.data: Final = data
+        self.ticket: Final = ticket
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not SendBytes:
+            return NotImplemented
+        return self.data == other.data and self.ticket == other.ticket
+
+    def __hash__(self) -> int:
+        return hash((self.data, self.ticket))
+
+    def __repr__(self) -> str:
+        return f"SendBytes(data={self.data!r}, ticket={self.ticket!r})"
 
 
-@dataclass(frozen=True, slots=True)
+@final
 class Deliver:
     """An inbound application message for the router, in sequence order."""
 
-    message: FixMessage
+    __slots__ = ("message",)
+
+    def __init__(self, message: FixMessage) -> None:
+        self.message: Final = message
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Deliver:
+            return NotImplemented
+        return bool(self.message == other.message)
+
+    def __hash__(self) -> int:
+        return hash(self.message)
+
+    def __repr__(self) -> str:
+        return f"Deliver(message={self.message!r})"
 
 
 @dataclass(frozen=True, slots=True)
