@@ -253,7 +253,10 @@ class Gateway:
         """`connection` wrote its first bytes of this loop turn: end the turn for it later."""
         dirty = self._dirty
         if not dirty:
-            self._loop.call_soon(self._end_turn)  # type: ignore[union-attr]
+            loop = self._loop
+            if loop is None:  # a gateway driven without start(), as tools and benches do
+                loop = self._loop = asyncio.get_running_loop()
+            loop.call_soon(self._end_turn)
         dirty.append(connection)
 
     def _end_turn(self) -> None:
