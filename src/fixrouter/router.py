@@ -68,7 +68,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Protocol
+from typing import Final, Protocol
 
 from fixrouter.codec import FixMessage, format_utc_ms
 from fixrouter.dialect import Dialect
@@ -107,11 +107,11 @@ log = logging.getLogger("fixrouter.router")
 
 Clock = Callable[[], float]
 
-_UNAVAILABLE = ErrorCode.ENGINE_UNAVAILABLE.value
-_RECOVERING = "the engine is recovering its order book; nothing was sent"
-_DUPLICATE = "DUPLICATE_ORDER"  # the risk gate's code for a reused id (and for a resend)
-_NO_ROUTE = "NO_ROUTE"  # DenialCode.NO_ROUTE: [routing] names no session for the order
-_BROADCAST = {
+_UNAVAILABLE: Final = ErrorCode.ENGINE_UNAVAILABLE.value
+_RECOVERING: Final = "the engine is recovering its order book; nothing was sent"
+_DUPLICATE: Final = "DUPLICATE_ORDER"  # the risk gate's code for a reused id (and for a resend)
+_NO_ROUTE: Final = "NO_ROUTE"  # DenialCode.NO_ROUTE: [routing] names no session for the order
+_BROADCAST: Final = {
     EventKind.LOGGED_ON: "logged_on",
     EventKind.LOGGED_OUT: "logged_out",
     EventKind.SEQ_TOO_LOW_ON_LOGON: "operator_action_required",

@@ -33,13 +33,14 @@ from __future__ import annotations
 import time
 from array import array
 from collections.abc import Callable
+from typing import Final
 
 from fixrouter.metrics.flow import OrderFlow, SessionFlow
 
-_NOS = b"\x0135=D\x01"
+_NOS: Final = b"\x0135=D\x01"
 # `8=FIX.4.2|9=<1-6 digits>|35=D|`: where MsgType's SOH-delimited field can start and end.
-_MSG_TYPE_FROM = 9
-_MSG_TYPE_TO = 24
+_MSG_TYPE_FROM: Final = 9
+_MSG_TYPE_TO: Final = 24
 
 WireTap = Callable[[bool, bytes], None]
 

@@ -9,10 +9,11 @@ That holds for any 256 bytes (255 Ã— 256 = 65280) and for 515 ASCII bytes (127 Ã
 
 from __future__ import annotations
 
+from typing import Final
 from zlib import adler32
 
-_CHUNK = 256
-_ASCII_CHUNK = 515
+_CHUNK: Final = 256
+_ASCII_CHUNK: Final = 515
 
 
 def byte_sum(data: bytes) -> int:

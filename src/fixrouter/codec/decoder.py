@@ -36,11 +36,11 @@ from .tags import DATA_FIELD_LENGTH, SOH, tag_key
 
 _BEGIN: Final = b"8=FIX"
 _TRAILER_LEN: Final = 7  # b"10=NNN\x01"
-_DATA_LENGTH_KEYS = frozenset(tag_key(tag) for tag in DATA_FIELD_LENGTH.values())
+_DATA_LENGTH_KEYS: Final = frozenset(tag_key(tag) for tag in DATA_FIELD_LENGTH.values())
 # Keys that send a frame down the careful path: b"" is an empty tag (`|=value|`), and a
 # length-prefixed data field may hold SOH. Either way only the careful path frames it right.
 _CAREFUL_KEYS: Final = _DATA_LENGTH_KEYS | {b""}
-_DATA_KEYS_BY_LENGTH = {tag_key(length): data for data, length in DATA_FIELD_LENGTH.items()}
+_DATA_KEYS_BY_LENGTH: Final = {tag_key(length): data for data, length in DATA_FIELD_LENGTH.items()}
 _MAX_LENGTH_DIGITS: Final = 9
 _GARBLED_SAMPLE: Final = 256  # bytes of a garbled frame kept for the log
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
+from typing import Final
 
 from fixrouter.errors import LocalProtocolError
 
@@ -52,7 +53,7 @@ FieldValue = bytes | str | int | Decimal | bool
 Field = tuple[int, FieldValue]
 
 # Header tags the Encoder writes itself on every message; constant extras must not clash.
-_VARIABLE_HEADER = frozenset(
+_VARIABLE_HEADER: Final = frozenset(
     {BEGIN_STRING, BODY_LENGTH, MSG_TYPE, MSG_SEQ_NUM, POSS_DUP_FLAG, SENDING_TIME,
      POSS_RESEND, ORIG_SENDING_TIME}
 )

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Final
 
 from fixrouter.errors import RemoteProtocolError
 
 from .tags import SOH, tag_key
 
 # SessionRejectReason (373) values raised from here.
-_INVALID_TAG_NUMBER = 0
-_INCORRECT_NUM_IN_GROUP = 16
+_INVALID_TAG_NUMBER: Final = 0
+_INCORRECT_NUM_IN_GROUP: Final = 16
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,19 +10,19 @@ from typing import Final
 
 SOH: Final = b"\x01"
 
-BEGIN_STRING = 8
-BODY_LENGTH = 9
-CHECKSUM = 10
-MSG_TYPE = 35
-MSG_SEQ_NUM = 34
-POSS_DUP_FLAG = 43
-SENDER_COMP_ID = 49
-SENDER_SUB_ID = 50
-SENDING_TIME = 52
-TARGET_COMP_ID = 56
-TARGET_SUB_ID = 57
-POSS_RESEND = 97
-ORIG_SENDING_TIME = 122
+BEGIN_STRING: Final = 8
+BODY_LENGTH: Final = 9
+CHECKSUM: Final = 10
+MSG_TYPE: Final = 35
+MSG_SEQ_NUM: Final = 34
+POSS_DUP_FLAG: Final = 43
+SENDER_COMP_ID: Final = 49
+SENDER_SUB_ID: Final = 50
+SENDING_TIME: Final = 52
+TARGET_COMP_ID: Final = 56
+TARGET_SUB_ID: Final = 57
+POSS_RESEND: Final = 97
+ORIG_SENDING_TIME: Final = 122
 
 # FIX 4.2's standard header (FIX 4.2 spec, "Standard Message Header"). The encoder puts
 # these before any body field, because IB rejects a header field found in the body.
@@ -56,7 +56,7 @@ DATA_LENGTH_TAGS: frozenset[int] = frozenset(DATA_FIELD_LENGTH.values())
 # Precomputed tag keys: the decoder indexes fields by their tag's ASCII bytes (cheaper
 # than int() per field), and these let callers look a tag up by number without
 # formatting it each time.
-_KEY_CACHE_SIZE = 10_000
+_KEY_CACHE_SIZE: Final = 10_000
 TAG_KEYS: list[bytes] = [b"%d" % tag for tag in range(_KEY_CACHE_SIZE)]
 
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Final
 
 from fixrouter.codec import BodyTemplate
 from fixrouter.dictionary import CompiledValidator
@@ -45,31 +45,31 @@ from .settings import DialectSettings
 from .terms import ReplacedTerms, Terms
 from .values import FieldRule, TimestampCheck, id_bytes, plain_decimal, price_bytes, qty_bytes
 
-ALL_OPEN_ORDERS = "*"
+ALL_OPEN_ORDERS: Final = "*"
 """ClOrdID of an OrderStatusRequest that asks IB for every open order."""
 
 # Presence bits of the optional tags. A shape is the OR of the bits of the tags present.
-_ORDER_ID = 1 << 0
-_ACCOUNT = 1 << 1
-_PRICE = 1 << 2
-_STOP = 1 << 3
-_EXPIRE_TIME = 1 << 4
-_EXPIRE_DATE = 1 << 5
-_TRANSACT = 1 << 6
-_MATURITY = 1 << 7
-_MATURITY_DAY = 1 << 8
-_PUT_OR_CALL = 1 << 9
-_STRIKE = 1 << 10
-_MULTIPLIER = 1 << 11
-_SEC_EXCHANGE = 1 << 12
-_LOCAL_SYMBOL = 1 << 13
-_TRADING_CLASS = 1 << 14
-_CAPACITY = 1 << 15
-_OPEN_CLOSE = 1 << 16
-_RTH = 1 << 17
-_WHAT_IF = 1 << 18
-_INSTRUMENT = 1 << 19  # H: Symbol, SecurityType and Side, when the order is named
-_ALWAYS = 0
+_ORDER_ID: Final = 1 << 0
+_ACCOUNT: Final = 1 << 1
+_PRICE: Final = 1 << 2
+_STOP: Final = 1 << 3
+_EXPIRE_TIME: Final = 1 << 4
+_EXPIRE_DATE: Final = 1 << 5
+_TRANSACT: Final = 1 << 6
+_MATURITY: Final = 1 << 7
+_MATURITY_DAY: Final = 1 << 8
+_PUT_OR_CALL: Final = 1 << 9
+_STRIKE: Final = 1 << 10
+_MULTIPLIER: Final = 1 << 11
+_SEC_EXCHANGE: Final = 1 << 12
+_LOCAL_SYMBOL: Final = 1 << 13
+_TRADING_CLASS: Final = 1 << 14
+_CAPACITY: Final = 1 << 15
+_OPEN_CLOSE: Final = 1 << 16
+_RTH: Final = 1 << 17
+_WHAT_IF: Final = 1 << 18
+_INSTRUMENT: Final = 1 << 19  # H: Symbol, SecurityType and Side, when the order is named
+_ALWAYS: Final = 0
 
 Layout = tuple[tuple[int, int], ...]
 
@@ -140,20 +140,20 @@ LAYOUTS: Mapping[bytes, Layout] = MappingProxyType({
 })
 """Every body tag the dialect may write per message type, in order, with its presence bit."""
 
-_GTD = TimeInForce.GTD
+_GTD: Final = TimeInForce.GTD
 # IB resolves an option or future from LocalSymbol, or from these contract fields.
-_OPTION_TYPES = frozenset({SecurityType.OPT, SecurityType.FOP})
-_CONTRACT_TYPES = frozenset({SecurityType.OPT, SecurityType.FOP, SecurityType.FUT})
+_OPTION_TYPES: Final = frozenset({SecurityType.OPT, SecurityType.FOP})
+_CONTRACT_TYPES: Final = frozenset({SecurityType.OPT, SecurityType.FOP, SecurityType.FUT})
 
-_SIDES = dict(t.SIDES)
-_ORD_TYPES = dict(t.ORD_TYPES)
-_TIFS = dict(t.TIME_IN_FORCE_VALUES)
-_SEC_TYPES = dict(t.SECURITY_TYPES)
-_CAPACITIES = dict(t.CAPACITIES)
-_OPEN_CLOSES = dict(t.OPEN_CLOSE_VALUES)
-_PUT_OR_CALLS = dict(t.PUT_OR_CALL_VALUES)
-_RTH_ON = t.FORCE_ONLY_RTH_ON
-_WHAT_IF_ON = t.WHAT_IF_ON
+_SIDES: Final = dict(t.SIDES)
+_ORD_TYPES: Final = dict(t.ORD_TYPES)
+_TIFS: Final = dict(t.TIME_IN_FORCE_VALUES)
+_SEC_TYPES: Final = dict(t.SECURITY_TYPES)
+_CAPACITIES: Final = dict(t.CAPACITIES)
+_OPEN_CLOSES: Final = dict(t.OPEN_CLOSE_VALUES)
+_PUT_OR_CALLS: Final = dict(t.PUT_OR_CALL_VALUES)
+_RTH_ON: Final = t.FORCE_ONLY_RTH_ON
+_WHAT_IF_ON: Final = t.WHAT_IF_ON
 
 
 class Dialect:

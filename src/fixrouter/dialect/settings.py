@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, Final
 
 from fixrouter.errors import ConfigError
 from fixrouter.requests import Capacity
@@ -108,7 +108,7 @@ class DialectSettings:
             raise ConfigError(str(exc).replace("dialect.", f"{where}.", 1)) from None
 
 
-_KEYS = frozenset(f.name for f in fields(DialectSettings))
+_KEYS: Final = frozenset(f.name for f in fields(DialectSettings))
 _TYPES: dict[str, type] = {
     "handl_inst": str,
     "default_exchange": str,
@@ -121,5 +121,5 @@ _TYPES: dict[str, type] = {
     "max_text_length": int,
     "validate_every_message": bool,
 }
-_TYPE_WORDS = {str: "a string", bool: "true or false", int: "an integer"}
+_TYPE_WORDS: Final = {str: "a string", bool: "true or false", int: "an integer"}
 assert set(_TYPES) == _KEYS, "every setting needs a TOML type"

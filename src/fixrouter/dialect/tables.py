@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from fixrouter.requests import (
     Capacity,
@@ -28,36 +28,36 @@ from fixrouter.requests import (
 )
 
 # Tag numbers the dialect writes. Plain ints, as in `codec.tags`, for hot-path speed.
-ACCOUNT = 1
-CL_ORD_ID = 11
-HANDL_INST = 21
-CURRENCY = 15
-ORDER_ID = 37
-ORDER_QTY = 38
-ORD_TYPE = 40
-ORIG_CL_ORD_ID = 41
-PRICE = 44
-SIDE = 54
-SYMBOL = 55
-TIME_IN_FORCE = 59
-TRANSACT_TIME = 60
-OPEN_CLOSE = 77
-STOP_PX = 99
-EX_DESTINATION = 100
-EXPIRE_TIME = 126
-SECURITY_TYPE = 167
-MATURITY_MONTH_YEAR = 200
-PUT_OR_CALL = 201
-STRIKE_PRICE = 202
-CUSTOMER_OR_FIRM = 204
-MATURITY_DAY = 205
-SECURITY_EXCHANGE = 207
-CONTRACT_MULTIPLIER = 231
-EXPIRE_DATE = 432
-IB_LOCAL_SYMBOL = 6035
-TRADING_CLASS = 6058
-WHAT_IF = 6091
-FORCE_ONLY_RTH = 6205
+ACCOUNT: Final = 1
+CL_ORD_ID: Final = 11
+HANDL_INST: Final = 21
+CURRENCY: Final = 15
+ORDER_ID: Final = 37
+ORDER_QTY: Final = 38
+ORD_TYPE: Final = 40
+ORIG_CL_ORD_ID: Final = 41
+PRICE: Final = 44
+SIDE: Final = 54
+SYMBOL: Final = 55
+TIME_IN_FORCE: Final = 59
+TRANSACT_TIME: Final = 60
+OPEN_CLOSE: Final = 77
+STOP_PX: Final = 99
+EX_DESTINATION: Final = 100
+EXPIRE_TIME: Final = 126
+SECURITY_TYPE: Final = 167
+MATURITY_MONTH_YEAR: Final = 200
+PUT_OR_CALL: Final = 201
+STRIKE_PRICE: Final = 202
+CUSTOMER_OR_FIRM: Final = 204
+MATURITY_DAY: Final = 205
+SECURITY_EXCHANGE: Final = 207
+CONTRACT_MULTIPLIER: Final = 231
+EXPIRE_DATE: Final = 432
+IB_LOCAL_SYMBOL: Final = 6035
+TRADING_CLASS: Final = 6058
+WHAT_IF: Final = 6091
+FORCE_ONLY_RTH: Final = 6205
 
 SIDES: Mapping[Side, bytes] = MappingProxyType({
     Side.BUY: b"1",
@@ -109,8 +109,8 @@ OPEN_CLOSE_VALUES: Mapping[OpenClose, bytes] = MappingProxyType({
     OpenClose.CLOSE: b"C",
 })
 
-FORCE_ONLY_RTH_ON = b"1"  # IB's dictionary lists only 1; the tag is left out otherwise
-WHAT_IF_ON = b"1"
+FORCE_ONLY_RTH_ON: Final = b"1"  # IB's dictionary lists only 1; the tag is left out otherwise
+WHAT_IF_ON: Final = b"1"
 
 # Every enum table with the tag its values go in, for the construction-time proof.
 ENUM_TABLES: tuple[tuple[int, Mapping[Any, bytes]], ...] = (

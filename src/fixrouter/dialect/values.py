@@ -29,12 +29,13 @@ pattern once per second and, within the second, checks only the fraction.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Final
 
 from fixrouter.dictionary import Dictionary
 from fixrouter.dictionary.formats import Checker, checker_for, expected_syntax
 from fixrouter.errors import LocalProtocolError
 
-CACHE_LIMIT = 4096
+CACHE_LIMIT: Final = 4096
 
 
 def text_problem(value: object, limit: int) -> str | None:

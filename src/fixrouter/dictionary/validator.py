@@ -74,9 +74,9 @@ from .model import Dictionary, FieldSet, GroupSpec
 # search through the buffer protocol, and this test runs on every free-text field.
 _SOH: Final = 0x01
 _MSG_TYPE: Final = 35
-_MAX_LISTED_VALUES = 12  # enum values quoted in an error message
-_first = itemgetter(0)
-_UTC_SECOND = UTC_TIMESTAMP_SECOND.fullmatch
+_MAX_LISTED_VALUES: Final = 12  # enum values quoted in an error message
+_first: Final = itemgetter(0)
+_UTC_SECOND: Final = UTC_TIMESTAMP_SECOND.fullmatch
 
 
 class SessionRejectReason(enum.IntEnum):

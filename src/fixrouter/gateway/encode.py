@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -31,8 +31,8 @@ from fixrouter.events import (
 
 from .parse import Req
 
-PROTOCOL_VERSION = 1
-_NEWLINE = orjson.OPT_APPEND_NEWLINE
+PROTOCOL_VERSION: Final = 1
+_NEWLINE: Final = orjson.OPT_APPEND_NEWLINE
 
 
 def price_text(value: Decimal) -> str:

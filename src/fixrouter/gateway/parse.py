@@ -39,7 +39,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import orjson
 
@@ -66,16 +66,16 @@ from .config import CLIENT_NAME_RE, MAX_TOKEN_LEN
 Req = str | int | None
 """The optional correlation value of a request line, echoed on direct replies."""
 
-MAX_ID_LEN = 64
-MAX_SYMBOL_LEN = 32
-MAX_ACCOUNT_LEN = 32
-MAX_EXCHANGE_LEN = 16
-MAX_REQ_LEN = 64
-MAX_PRICE_DECIMALS = 8
-MAX_QTY_DECIMALS = 8
-MAX_INTEGER_DIGITS = 12  # prices and quantities stay below 10**12
-MAX_INT_QTY = 10**12 - 1
-_ABSURD_REPR = 40  # longest slice of a bad value quoted back in an error message
+MAX_ID_LEN: Final = 64
+MAX_SYMBOL_LEN: Final = 32
+MAX_ACCOUNT_LEN: Final = 32
+MAX_EXCHANGE_LEN: Final = 16
+MAX_REQ_LEN: Final = 64
+MAX_PRICE_DECIMALS: Final = 8
+MAX_QTY_DECIMALS: Final = 8
+MAX_INTEGER_DIGITS: Final = 12  # prices and quantities stay below 10**12
+MAX_INT_QTY: Final = 10**12 - 1
+_ABSURD_REPR: Final = 40  # longest slice of a bad value quoted back in an error message
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +94,7 @@ class Ping:
     """`ping`: answered with `pong` by the gateway itself."""
 
 
-PING = Ping()
+PING: Final = Ping()
 
 Parsed = Request | Hello | Ping | RequestError
 
@@ -117,13 +117,13 @@ def _table(enum_type: type[E]) -> Mapping[str, E]:
 
 # Look-ups are keyed by the wire strings, never by enum members: an Enum's __hash__ is
 # Python code and costs ~80 ns a probe, a str's hash is cached.
-_SIDES = _table(Side)
-_TYPES = _table(OrderType)
-_TIFS = _table(TimeInForce)
-_SEC_TYPES = _table(SecurityType)
-_PUT_CALL = _table(PutOrCall)
-_CAPACITY = _table(Capacity)
-_OPEN_CLOSE = _table(OpenClose)
+_SIDES: Final = _table(Side)
+_TYPES: Final = _table(OrderType)
+_TIFS: Final = _table(TimeInForce)
+_SEC_TYPES: Final = _table(SecurityType)
+_PUT_CALL: Final = _table(PutOrCall)
+_CAPACITY: Final = _table(Capacity)
+_OPEN_CLOSE: Final = _table(OpenClose)
 
 # type -> (member, needs price, needs stop_price); the other two combinations forbid them.
 _TYPE_RULES: dict[str, tuple[OrderType, bool, bool]] = {
@@ -131,42 +131,42 @@ _TYPE_RULES: dict[str, tuple[OrderType, bool, bool]] = {
               t in (OrderType.STOP, OrderType.STOP_LIMIT))
     for t in OrderType
 }  # fmt: skip
-_OPTIONS = frozenset({"OPT", "FOP"})
-_HAS_STRIKE = frozenset({"OPT", "FOP", "WAR"})
-_HAS_MATURITY = frozenset({"OPT", "FOP", "FUT", "WAR"})
-_NEEDS_MATURITY = frozenset({"OPT", "FOP", "FUT"})
+_OPTIONS: Final = frozenset({"OPT", "FOP"})
+_HAS_STRIKE: Final = frozenset({"OPT", "FOP", "WAR"})
+_HAS_MATURITY: Final = frozenset({"OPT", "FOP", "FUT", "WAR"})
+_NEEDS_MATURITY: Final = frozenset({"OPT", "FOP", "FUT"})
 
-_ENVELOPE = frozenset({"op", "req"})
-_NEW_COMMON = _ENVELOPE | {
+_ENVELOPE: Final = frozenset({"op", "req"})
+_NEW_COMMON: Final = _ENVELOPE | {
     "id", "symbol", "side", "qty", "type", "tif", "price", "stop_price", "account",
     "sec_type", "currency", "exchange",
 }  # fmt: skip
-_NEW_RARE = frozenset({
+_NEW_RARE: Final = frozenset({
     "expire_time", "expire_date", "maturity", "strike", "put_or_call", "multiplier",
     "local_symbol", "trading_class", "security_exchange", "capacity", "open_close",
     "force_only_rth", "what_if",
 })  # fmt: skip
-_NEW_ALL = _NEW_COMMON | _NEW_RARE
-_CANCEL = _ENVELOPE | {"id"}
-_REPLACE = _ENVELOPE | {"id", "new_id", "qty", "price", "stop_price", "tif"}
-_STATUS = _ENVELOPE | {"id"}
-_ORDERS = _ENVELOPE
-_PING = _ENVELOPE
-_HELLO = _ENVELOPE | {"client", "token"}
+_NEW_ALL: Final = _NEW_COMMON | _NEW_RARE
+_CANCEL: Final = _ENVELOPE | {"id"}
+_REPLACE: Final = _ENVELOPE | {"id", "new_id", "qty", "price", "stop_price", "tif"}
+_STATUS: Final = _ENVELOPE | {"id"}
+_ORDERS: Final = _ENVELOPE
+_PING: Final = _ENVELOPE
+_HELLO: Final = _ENVELOPE | {"client", "token"}
 
 # Decimal() alone would also take "NaN", "Infinity", "1e9", " 1", "1_000" and "+1".
 # _PLAIN_* accept exactly the good values in one match; _DECIMAL_RE only diagnoses the rest.
-_PLAIN_PRICE = re.compile(
+_PLAIN_PRICE: Final = re.compile(
     rf"[0-9]{{1,{MAX_INTEGER_DIGITS}}}(?:\.[0-9]{{1,{MAX_PRICE_DECIMALS}}})?\Z"
 ).match
-_DECIMAL_RE = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?\Z")
-_MATURITY_RE = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})?\Z")
-_DATE_RE = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})\Z")
-_UTC_TIMESTAMP_RE = re.compile(
+_DECIMAL_RE: Final = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?\Z")
+_MATURITY_RE: Final = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})?\Z")
+_DATE_RE: Final = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})\Z")
+_UTC_TIMESTAMP_RE: Final = re.compile(
     r"([0-9]{4})([0-9]{2})([0-9]{2})-([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{3}))?\Z"
 )
 # Whole quantities up to this are served from a table: Decimal(int) costs ~100 ns.
-_SMALL_QTY = tuple(Decimal(i) for i in range(10_001))
+_SMALL_QTY: Final = tuple(Decimal(i) for i in range(10_001))
 
 
 def _show(value: object) -> str:

@@ -40,7 +40,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol
+from typing import Final, Protocol
 
 from fixrouter.codec import FixMessage
 from fixrouter.events import Event, ExecKind, Execution
@@ -49,14 +49,14 @@ from .histogram import HistogramSample, LatencyHistogram
 
 EXEC_KINDS: tuple[ExecKind, ...] = tuple(ExecKind)
 _KIND_INDEX: dict[ExecKind, int] = {kind: i for i, kind in enumerate(EXEC_KINDS)}
-_FILL = ExecKind.FILL
-_PARTIAL = ExecKind.PARTIAL
-_REJECTED_INDEX = _KIND_INDEX[ExecKind.REJECTED]
-_ER_NEW = b"0"
-_ZERO = Decimal(0)
-MAX_AWAITING_ACK = 100_000
+_FILL: Final = ExecKind.FILL
+_PARTIAL: Final = ExecKind.PARTIAL
+_REJECTED_INDEX: Final = _KIND_INDEX[ExecKind.REJECTED]
+_ER_NEW: Final = b"0"
+_ZERO: Final = Decimal(0)
+MAX_AWAITING_ACK: Final = 100_000
 
-_ns = time.monotonic_ns
+_ns: Final = time.monotonic_ns
 
 
 class ReadStamp(Protocol):

@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Final
 
 from fixrouter.store import Durability, JournalStore, StoreError
 
 from .histogram import LatencyHistogram
 
-_ns = time.monotonic_ns
-_save_outbound = JournalStore.save_outbound
-_save_inbound = JournalStore.save_inbound
-_sync = JournalStore.sync
+_ns: Final = time.monotonic_ns
+_save_outbound: Final = JournalStore.save_outbound
+_save_inbound: Final = JournalStore.save_inbound
+_sync: Final = JournalStore.sync
 
 
 class JournalMeter:

@@ -75,6 +75,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, KeysView, Mapping
 from decimal import Decimal
+from typing import Final
 
 from fixrouter.codec import FixMessage
 from fixrouter.errors import FixRouterError
@@ -135,27 +136,27 @@ log = logging.getLogger("fixrouter.oms")
 Routed = list[tuple[str, Event]]
 Prepared = Order | CancelIntent | ReplaceIntent
 
-_ER = b"8"
-_CANCEL_REJECT = b"9"
-_TRADE = frozenset({Trigger.ER_PARTIAL, Trigger.ER_FILL})
-_TRANS_TRIGGER = {b"1": Trigger.BUST, b"2": Trigger.CORRECT, b"3": Trigger.STATUS}
-_KEYED_BY_EXEC_ID = frozenset({Trigger.ER_PARTIAL, Trigger.ER_FILL, Trigger.BUST,
+_ER: Final = b"8"
+_CANCEL_REJECT: Final = b"9"
+_TRADE: Final = frozenset({Trigger.ER_PARTIAL, Trigger.ER_FILL})
+_TRANS_TRIGGER: Final = {b"1": Trigger.BUST, b"2": Trigger.CORRECT, b"3": Trigger.STATUS}
+_KEYED_BY_EXEC_ID: Final = frozenset({Trigger.ER_PARTIAL, Trigger.ER_FILL, Trigger.BUST,
                                Trigger.CORRECT})
-_CXL_REJ_REASON = {
+_CXL_REJ_REASON: Final = {
     b"0": "too late to cancel",
     b"1": "unknown order",
     b"2": "broker option",
     b"3": "already pending cancel or replace",
 }
-_NOT_READY = "the order book is recovering its state; try again shortly"
-_PN = OrderStatus.PENDING_NEW
-_REPLACED = OrderStatus.REPLACED
-_REJECTED = OrderStatus.REJECTED
-_WORKING = Target.WORKING
-_BROKER = Target.BROKER
-_SIGN = {Side.BUY: 1, Side.SELL: -1, Side.SHORT: -1}
-_NAMING = frozenset({IntentKind.NEW, IntentKind.REPLACE})  # intents that name an order
-_FEW = 8  # report keys kept in a tuple before a set
+_NOT_READY: Final = "the order book is recovering its state; try again shortly"
+_PN: Final = OrderStatus.PENDING_NEW
+_REPLACED: Final = OrderStatus.REPLACED
+_REJECTED: Final = OrderStatus.REJECTED
+_WORKING: Final = Target.WORKING
+_BROKER: Final = Target.BROKER
+_SIGN: Final = {Side.BUY: 1, Side.SELL: -1, Side.SHORT: -1}
+_NAMING: Final = frozenset({IntentKind.NEW, IntentKind.REPLACE})  # intents that name an order
+_FEW: Final = 8  # report keys kept in a tuple before a set
 
 
 class OmsError(FixRouterError):

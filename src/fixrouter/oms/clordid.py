@@ -30,16 +30,17 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Final
 
 from fixrouter.errors import FixRouterError
 
-_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_PAIRS = [a + b for a in _DIGITS for b in _DIGITS]  # fixed width: 00 .. ZZ
-_SHORT = [p.lstrip("0") or "0" for p in _PAIRS]  # minimal width: 0 .. ZZ
-_DAY = 86_400
-MAX_LENGTH = 20
-_PREFIX = re.compile(r"[A-Za-z0-9]{1,6}")
-_ID = re.compile(r"(\d{6})([A-Za-z0-9]{1,6})-([0-9A-Z]{1,13})")
+_DIGITS: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_PAIRS: Final = [a + b for a in _DIGITS for b in _DIGITS]  # fixed width: 00 .. ZZ
+_SHORT: Final = [p.lstrip("0") or "0" for p in _PAIRS]  # minimal width: 0 .. ZZ
+_DAY: Final = 86_400
+MAX_LENGTH: Final = 20
+_PREFIX: Final = re.compile(r"[A-Za-z0-9]{1,6}")
+_ID: Final = re.compile(r"(\d{6})([A-Za-z0-9]{1,6})-([0-9A-Z]{1,13})")
 
 
 class ClOrdIdError(FixRouterError):

@@ -55,7 +55,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Protocol
+from typing import Final, Protocol
 
 import orjson
 
@@ -64,10 +64,10 @@ from fixrouter.store import StoreError
 
 log = logging.getLogger("fixrouter.oms")
 
-SUFFIX = ".orders.log"
-_APPEND = orjson.OPT_APPEND_NEWLINE
-_dumps = orjson.dumps
-_write = os.write
+SUFFIX: Final = ".orders.log"
+_APPEND: Final = orjson.OPT_APPEND_NEWLINE
+_dumps: Final = orjson.dumps
+_write: Final = os.write
 
 
 class IntentLogError(StoreError):

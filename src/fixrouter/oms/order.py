@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Final
 
 from fixrouter.events import OrderState, OrderStatus
 from fixrouter.oms.positions import ZERO, Fill, Position
@@ -49,7 +50,7 @@ from fixrouter.requests import (
     TimeInForce,
 )
 
-ORPHAN = ""
+ORPHAN: Final = ""
 """The strategy of orders whose owner is unknown (found only in the journal or in a
 report). No connected strategy has this name; the router drops its events."""
 

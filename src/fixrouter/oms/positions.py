@@ -46,11 +46,12 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Final
 
 from fixrouter.requests import Derivative, NewOrder, PutOrCall, SecurityType
 
-ZERO = Decimal(0)
-FILL_WINDOW = 8192
+ZERO: Final = Decimal(0)
+FILL_WINDOW: Final = 8192
 """Fills kept for exact busts and corrections, across every position of a book."""
 
 State = tuple[Decimal, Decimal, Decimal]

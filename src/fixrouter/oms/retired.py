@@ -40,16 +40,17 @@ from __future__ import annotations
 import mmap
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Final
 
 from fixrouter.events import OrderStatus
 
 _STATUSES: tuple[OrderStatus, ...] = tuple(OrderStatus)
-_CODE = {status: i + 1 for i, status in enumerate(_STATUSES)}  # 0 marks an empty slot
+_CODE: Final = {status: i + 1 for i, status in enumerate(_STATUSES)}  # 0 marks an empty slot
 _BY_CODE: tuple[OrderStatus | None, ...] = (None, *_STATUSES)
 assert len(_BY_CODE) <= 16
-_MIGRATE = 64  # old slots moved per insert while the table grows
-_FILTER_BITS = 4  # Bloom filter bits per slot
-_FILTER_SHIFT = 28  # filter bit index: hash bits 32 and up (slot index: bits 4 and up)
+_MIGRATE: Final = 64  # old slots moved per insert while the table grows
+_FILTER_BITS: Final = 4  # Bloom filter bits per slot
+_FILTER_SHIFT: Final = 28  # filter bit index: hash bits 32 and up (slot index: bits 4 and up)
 
 
 def _mapped(size: int) -> memoryview:

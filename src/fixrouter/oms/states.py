@@ -63,18 +63,19 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Final
 
 from fixrouter.events import ExecKind, OrderStatus
 
-PN = OrderStatus.PENDING_NEW
-N = OrderStatus.NEW
-PF = OrderStatus.PARTIALLY_FILLED
-F = OrderStatus.FILLED
-PC = OrderStatus.PENDING_CANCEL
-C = OrderStatus.CANCELED
-PR = OrderStatus.PENDING_REPLACE
-R = OrderStatus.REPLACED
-RJ = OrderStatus.REJECTED
+PN: Final = OrderStatus.PENDING_NEW
+N: Final = OrderStatus.NEW
+PF: Final = OrderStatus.PARTIALLY_FILLED
+F: Final = OrderStatus.FILLED
+PC: Final = OrderStatus.PENDING_CANCEL
+C: Final = OrderStatus.CANCELED
+PR: Final = OrderStatus.PENDING_REPLACE
+R: Final = OrderStatus.REPLACED
+RJ: Final = OrderStatus.REJECTED
 E = OrderStatus.EXPIRED
 
 WORKING: frozenset[OrderStatus] = frozenset({PN, N, PF, PC, PR})

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Final
 
 from fixrouter.events import Denied
 
@@ -51,8 +52,8 @@ class DenialCode(enum.StrEnum):
     every `denied` code is one bounded enum for the metrics."""
 
 
-_CODES = tuple(DenialCode)
-_INDEX = {code: i for i, code in enumerate(_CODES)}
+_CODES: Final = tuple(DenialCode)
+_INDEX: Final = {code: i for i, code in enumerate(_CODES)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,11 +51,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol
+from typing import Final, Protocol
 
 from fixrouter.requests import NewOrder, TimeInForce
 
-ZERO = Decimal(0)
+ZERO: Final = Decimal(0)
 
 
 # ---- what the gate needs from the order book ---------------------------------------------

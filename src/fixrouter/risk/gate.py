@@ -115,14 +115,14 @@ from fixrouter.risk.throttle import ADMIT, Deny, MsgKind, Queue, Throttle
 
 log = logging.getLogger("fixrouter.risk")
 
-_BUY = Side.BUY
-_NEW = MsgKind.NEW
-_REPLACE = MsgKind.REPLACE
-_CANCEL = MsgKind.CANCEL
+_BUY: Final = Side.BUY
+_NEW: Final = MsgKind.NEW
+_REPLACE: Final = MsgKind.REPLACE
+_CANCEL: Final = MsgKind.CANCEL
 _STATE_UNKNOWN: Final = check_state(False) or Denial(DenialCode.RISK_STATE_UNKNOWN, "")
-_PASSED_CAP = 100_000  # distinct static terms remembered; past it the memory restarts
-_SWEEP_EVERY = 1.0  # seconds between sweeps of the duplicate check's memory
-_NOT_STRATEGY_FAULT = frozenset({DenialCode.KILL_SWITCH, DenialCode.RISK_STATE_UNKNOWN})
+_PASSED_CAP: Final = 100_000  # distinct static terms remembered; past it the memory restarts
+_SWEEP_EVERY: Final = 1.0  # seconds between sweeps of the duplicate check's memory
+_NOT_STRATEGY_FAULT: Final = frozenset({DenialCode.KILL_SWITCH, DenialCode.RISK_STATE_UNKNOWN})
 
 
 class RiskError(FixRouterError):

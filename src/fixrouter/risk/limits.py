@@ -34,7 +34,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 from fixrouter.requests import OrderType, SecurityType, TimeInForce
 
@@ -48,10 +48,10 @@ class MissingReference(enum.StrEnum):
     """Let the order through, skip the checks that need the reference, log a warning."""
 
 
-ONE = Decimal(1)
+ONE: Final = Decimal(1)
 """The default multiplier. The gate skips multiplying by it when it is this very object."""
 
-MARKET_TYPES = frozenset({OrderType.MARKET, OrderType.MOC, OrderType.STOP})
+MARKET_TYPES: Final = frozenset({OrderType.MARKET, OrderType.MOC, OrderType.STOP})
 """Order types that execute at no price of the strategy's choosing: market, market on
 close, and a plain stop (a market order once triggered)."""
 
@@ -96,7 +96,7 @@ class Limits:
         object.__setattr__(self, "collar_band", None if ticks is None else ticks * self.tick_size)
 
 
-DEFAULT_LIMITS = Limits()
+DEFAULT_LIMITS: Final = Limits()
 
 Layer = Mapping[str, Any]
 """The settings one scope table sets, by `Limits` field name (values already converted;

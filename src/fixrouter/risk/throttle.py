@@ -43,8 +43,8 @@ from fixrouter.errors import ConfigError
 
 T = TypeVar("T")
 
-_EPS = 1e-9  # float slack, so a token due at exactly `release_at` is there at that time
-_ONE = 1.0 - _EPS
+_EPS: Final = 1e-9  # float slack, so a token due at exactly `release_at` is there at that time
+_ONE: Final = 1.0 - _EPS
 
 
 class MsgKind(enum.Enum):
@@ -59,8 +59,8 @@ class ThrottleMode(enum.StrEnum):
 
 
 # Enum members as module constants: `MsgKind.CANCEL` is a 60 ns class look-up in 3.11.
-_CANCEL = MsgKind.CANCEL
-_DENY = ThrottleMode.DENY
+_CANCEL: Final = MsgKind.CANCEL
+_DENY: Final = ThrottleMode.DENY
 
 
 @dataclass(frozen=True, slots=True)

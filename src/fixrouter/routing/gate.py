@@ -156,7 +156,7 @@ class PassThroughGate:
         return ()
 
 
-STATE_UNKNOWN = "RISK_STATE_UNKNOWN"
+STATE_UNKNOWN: Final = "RISK_STATE_UNKNOWN"
 """The denial code of a gate that has not read the recovered book yet (the risk gate's
 own code for the same state)."""
 

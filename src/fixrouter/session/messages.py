@@ -34,20 +34,20 @@ FIX42_MSG_TYPES: frozenset[bytes] = frozenset(
 )
 
 # Tags the session layer reads.
-BEGIN_SEQ_NO = 7
-END_SEQ_NO = 16
-NEW_SEQ_NO = 36
-REF_SEQ_NUM = 45
-TEXT = 58
-ENCRYPT_METHOD = 98
-HEART_BT_INT = 108
-TEST_REQ_ID = 112
-GAP_FILL_FLAG = 123
-RESET_SEQ_NUM_FLAG = 141
-REF_TAG_ID = 371
-REF_MSG_TYPE = 372
-SESSION_REJECT_REASON = 373
-BUSINESS_REJECT_REASON = 380
+BEGIN_SEQ_NO: Final = 7
+END_SEQ_NO: Final = 16
+NEW_SEQ_NO: Final = 36
+REF_SEQ_NUM: Final = 45
+TEXT: Final = 58
+ENCRYPT_METHOD: Final = 98
+HEART_BT_INT: Final = 108
+TEST_REQ_ID: Final = 112
+GAP_FILL_FLAG: Final = 123
+RESET_SEQ_NUM_FLAG: Final = 141
+REF_TAG_ID: Final = 371
+REF_MSG_TYPE: Final = 372
+SESSION_REJECT_REASON: Final = 373
+BUSINESS_REJECT_REASON: Final = 380
 
 
 class RejectReason(enum.IntEnum):
@@ -67,7 +67,7 @@ class RejectReason(enum.IntEnum):
     INVALID_MSG_TYPE = 11
 
 
-UNSUPPORTED_MESSAGE_TYPE = 3  # BusinessRejectReason (380)
+UNSUPPORTED_MESSAGE_TYPE: Final = 3  # BusinessRejectReason (380)
 
 
 def _text(text: str) -> bytes:
@@ -125,4 +125,4 @@ def seq_too_low_text(expected: int, received: int) -> str:
     return f"MsgSeqNum too low, expecting {expected} but received {received}"
 
 
-SEQ_TOO_LOW_MARKER = "MsgSeqNum too low"
+SEQ_TOO_LOW_MARKER: Final = "MsgSeqNum too low"

@@ -27,6 +27,7 @@ are. Their SendBytes carry the store's current ticket, which keeps tickets monot
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Final
 
 from fixrouter.codec import Encoder, parse_utc_timestamp
 from fixrouter.codec.decoder import decode_frame
@@ -36,7 +37,7 @@ from fixrouter.store import MessageStore
 from .actions import Action, EventKind, SendBytes, SessionEvent
 from .messages import ADMIN_MSG_TYPES, SEQUENCE_RESET, gap_fill_body
 
-_MSG_TYPE_MARK = b"\x0135="
+_MSG_TYPE_MARK: Final = b"\x0135="
 
 
 def peek_msg_type(data: bytes) -> bytes:

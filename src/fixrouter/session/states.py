@@ -73,7 +73,7 @@ if TYPE_CHECKING:
 
 # A frame whose header is well formed but names another BeginString (cases 1d, 2i), as
 # opposed to line noise that merely starts with `8=`.
-_OTHER_BEGIN_STRING = re.compile(rb"8=(FIX[!-~]*)\x019=\d+\x01").match
+_OTHER_BEGIN_STRING: Final = re.compile(rb"8=(FIX[!-~]*)\x019=\d+\x01").match
 # Admin messages acted on even when they arrive ahead of a gap.
 _ACT_NOW: Final = frozenset({HEARTBEAT, TEST_REQUEST, RESEND_REQUEST})
 _POSS_DUP: Final = b"43"
@@ -195,7 +195,7 @@ class Disconnected(State):
     kind = SessionState.DISCONNECTED
 
 
-DISCONNECTED = Disconnected()
+DISCONNECTED: Final = Disconnected()
 
 
 class LogonSent(State):
@@ -683,5 +683,5 @@ class LogoutSent(InSession):
         return self
 
 
-ACTIVE = Active()
-RESENDING = Resending()
+ACTIVE: Final = Active()
+RESENDING: Final = Resending()

@@ -28,8 +28,9 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_right
+from typing import Final
 
-DEFAULT_EVERY = 64
+DEFAULT_EVERY: Final = 64
 """Saved messages per index entry: a lookup reads at most about this many records."""
 
 

@@ -70,6 +70,7 @@ import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Final
 
 from mypy_extensions import mypyc_attr
 
@@ -86,23 +87,23 @@ from fixrouter.store.records import RecordType
 
 log = logging.getLogger("fixrouter.store")
 
-SUFFIX = ".journal"
-NEW_SUFFIX = ".journal.new"
-DEFAULT_READ_CHUNK = 64 * 1024
+SUFFIX: Final = ".journal"
+NEW_SUFFIX: Final = ".journal.new"
+DEFAULT_READ_CHUNK: Final = 64 * 1024
 
 # Hot-path constants and callables, bound once at import.
-_pack_head = records.HEAD.pack
-_pack_crc = records.CRC.pack
-_crc32 = zlib.crc32
-_pwrite = os.pwrite
-_MAGIC = records.MAGIC
-_OUTBOUND = int(RecordType.OUTBOUND)
-_INBOUND = int(RecordType.INBOUND)
-_SET_SENDER = int(RecordType.SET_SENDER)
-_SET_TARGET = int(RecordType.SET_TARGET)
-_OPEN_FLAGS = os.O_RDWR | os.O_CLOEXEC
-_unpack_head = records.HEAD.unpack_from
-_HEAD_SIZE = records.HEAD_SIZE
+_pack_head: Final = records.HEAD.pack
+_pack_crc: Final = records.CRC.pack
+_crc32: Final = zlib.crc32
+_pwrite = os.pwrite  # not Final: tests replace it (a short write, a full disk)
+_MAGIC: Final = records.MAGIC
+_OUTBOUND: Final = int(RecordType.OUTBOUND)
+_INBOUND: Final = int(RecordType.INBOUND)
+_SET_SENDER: Final = int(RecordType.SET_SENDER)
+_SET_TARGET: Final = int(RecordType.SET_TARGET)
+_OPEN_FLAGS: Final = os.O_RDWR | os.O_CLOEXEC
+_unpack_head: Final = records.HEAD.unpack_from
+_HEAD_SIZE: Final = records.HEAD_SIZE
 
 
 def journal_path(stem: str | os.PathLike[str]) -> Path:

@@ -30,22 +30,23 @@ import os
 import struct
 import zlib
 from dataclasses import dataclass
+from typing import Final
 
 from fixrouter.store.base import StoreError
 
-MAGIC = 0xC5F1
-MAGIC_BYTES = struct.pack("<H", MAGIC)
-FORMAT_VERSION = 1
-MAX_PAYLOAD = 16 * 1024 * 1024
+MAGIC: Final = 0xC5F1
+MAGIC_BYTES: Final = struct.pack("<H", MAGIC)
+FORMAT_VERSION: Final = 1
+MAX_PAYLOAD: Final = 16 * 1024 * 1024
 """A FIX message is a few hundred bytes; anything near this is damage, not data."""
 
-HEAD = struct.Struct("<HBBIq")
-CRC = struct.Struct("<I")
-HEAD_SIZE = HEAD.size + CRC.size
+HEAD: Final = struct.Struct("<HBBIq")
+CRC: Final = struct.Struct("<I")
+HEAD_SIZE: Final = HEAD.size + CRC.size
 assert HEAD_SIZE == 20
 
-HEADER_IDENT = b"FIXRJRNL"
-HEADER_PAYLOAD = struct.Struct("<8sd")
+HEADER_IDENT: Final = b"FIXRJRNL"
+HEADER_PAYLOAD: Final = struct.Struct("<8sd")
 """Payload of the file header record: the identification string and the creation time."""
 
 
@@ -64,8 +65,8 @@ class RecordType(enum.IntEnum):
     """next_target_seq set to seq without a saved message (admin traffic). Empty payload."""
 
 
-_TYPES = frozenset(int(t) for t in RecordType)
-_FIXED_LENGTH = {
+_TYPES: Final = frozenset(int(t) for t in RecordType)
+_FIXED_LENGTH: Final = {
     int(RecordType.HEADER): HEADER_PAYLOAD.size,
     int(RecordType.SET_SENDER): 0,
     int(RecordType.SET_TARGET): 0,
