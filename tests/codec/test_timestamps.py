@@ -1,5 +1,6 @@
 import calendar
 import datetime
+import time
 from collections.abc import Callable
 
 import pytest
@@ -26,6 +27,23 @@ def test_formatting_matches_datetime(epoch: float) -> None:
 def test_second_cache_does_not_leak_between_seconds() -> None:
     assert format_utc_ms(1795000000.5)[:17] != format_utc_ms(1795000001.5)[:17]
     assert format_utc_ms(1795000000.5) == expected(1795000000.5, 3)
+
+
+def uncached_ms(epoch: float) -> bytes:
+    """The millisecond stamp as computed before any cache: the reference."""
+    second, frac = divmod(int(epoch * 1000.0), 1000)
+    return b"%s.%03d" % (time.strftime("%Y%m%d-%H:%M:%S", time.gmtime(second)).encode(), frac)
+
+
+@settings(max_examples=300)
+@given(st.lists(st.integers(min_value=0, max_value=4_102_444_799_999), min_size=1, max_size=40),
+       st.integers(min_value=0, max_value=3))
+def test_millisecond_cache_matches_the_uncached_stamp(millis: list[int], repeat: int) -> None:
+    # Runs of the same millisecond (cache hits), neighbours and jumps in any order.
+    for ms in millis:
+        for offset in (0.0, 0.0004) * (repeat + 1):
+            epoch = ms / 1000.0 + offset
+            assert format_utc_ms(epoch) == uncached_ms(epoch)
 
 
 @pytest.mark.parametrize(

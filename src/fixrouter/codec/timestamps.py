@@ -3,6 +3,10 @@
 Formatting is on the send path of every message (SendingTime, TransactTime), so the
 `YYYYMMDD-HH:MM:SS` prefix is cached per whole second: within one second only the
 fraction is formatted. The cache holds one entry, which is all a monotonic clock needs.
+Millisecond stamps go one step further: the whole stamp of the last millisecond is kept
+(orders sent back to back share it, and a router's TransactTime and the session's
+SendingTime of one order nearly always do), and a new one joins the second's prefix to
+the millisecond's text from a table instead of `%`-formatting it.
 Time is always passed in as epoch seconds; nothing here reads a clock.
 
 Parsing is on the receive path of every message (SendingTime), so it caches the other
@@ -17,12 +21,15 @@ from __future__ import annotations
 import time
 from calendar import timegm
 from collections.abc import Callable
-from typing import Literal
+from typing import Final, Literal
 
 Precision = Literal["ms", "us"]
 
 _last_second = -1
 _last_prefix = b""
+_last_ms = -1
+_last_ms_stamp = b""
+_MS_TEXT: Final = tuple(b".%03d" % ms for ms in range(1000))
 # The parse cache: a `YYYYMMDD-HH:MM` prefix that parsed, and its epoch seconds.
 _last_minute = b""
 _last_minute_epoch = 0
@@ -38,9 +45,13 @@ def _second_prefix(second: int) -> bytes:
 
 def format_utc_ms(epoch: float) -> bytes:
     """`YYYYMMDD-HH:MM:SS.sss`: FIX 4.2's UTCTimestamp with milliseconds."""
+    global _last_ms, _last_ms_stamp
     ms = int(epoch * 1000.0)
-    second, frac = divmod(ms, 1000)
-    return b"%s.%03d" % (_second_prefix(second), frac)
+    if ms != _last_ms:
+        second, frac = divmod(ms, 1000)
+        _last_ms_stamp = _second_prefix(second) + _MS_TEXT[frac]
+        _last_ms = ms
+    return _last_ms_stamp
 
 
 def format_utc_us(epoch: float) -> bytes:
