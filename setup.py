@@ -38,6 +38,7 @@ COMPILED = [
     "fixrouter/dialect/tables.py",
     "fixrouter/dialect/terms.py",
     "fixrouter/dialect/values.py",
+    "fixrouter/dictionary/formats.py",
     "fixrouter/dictionary/validator.py",
     "fixrouter/events.py",
     "fixrouter/requests.py",

@@ -22,7 +22,7 @@ from fixrouter.dictionary.formats import (
     excludes_empty_and_soh,
     is_decimal,
 )
-from fixrouter.dictionary.validator import _decimal
+from fixrouter.dictionary.validator import _DECIMAL
 from fixrouter.errors import RemoteProtocolError
 
 Pairs = list[tuple[bytes, bytes]]
@@ -187,7 +187,10 @@ _SYNTAX_BYTES = b"0123456789-:.+ eE\x01x"
 @given(st.binary(max_size=12) | st.text(_SYNTAX_BYTES.decode(), max_size=12).map(str.encode))
 @settings(max_examples=1000)
 def test_inline_decimal_is_formats_is_decimal(value: bytes) -> None:
-    assert _decimal(value) == is_decimal(value)
+    # LastPx(31) of an ExecutionReport is a PRICE: the fast tier's decimal kind.
+    fast = _LENIENT._inbound[b"8"]
+    assert fast.kinds[b"31"] == _DECIMAL
+    assert _LENIENT._value_ok(fast, _DECIMAL, b"31", value) == is_decimal(value)
 
 
 _STAMPS = [b"20261124-10:22:16", b"20261124-10:22:16.123", b"20261124-10:22:16.123456",

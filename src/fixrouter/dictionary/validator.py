@@ -141,7 +141,7 @@ class _CompiledMessage:
 _FREE: Final = 0  # free text: non-empty, no SOH
 _ENUM: Final = 1  # membership in `_InboundFast.enums[tag]`
 _DIGITS: Final = 2  # `bytes.isdigit` (SEQNUM, LENGTH, TAGNUM)
-_DECIMAL: Final = 3  # `formats.is_decimal`, inline
+_DECIMAL: Final = 3  # `formats.is_decimal`, called directly (both compiled)
 _TIMESTAMP: Final = 4  # the UTCTIMESTAMP syntax, through the one-second cache
 _CALL: Final = 5  # `_InboundFast.calls[tag](value)`
 _NEVER: Final = 6  # a group's count tag: the walk must handle the message
@@ -183,15 +183,6 @@ class _InboundFast:
 def _canonical_unknown(tag: bytes) -> bool:
     """Digits without a leading zero: `int()` of it is the only tag these bytes can be."""
     return tag.isdigit() and tag[0] != _ZERO_DIGIT
-
-
-def _decimal(value: bytes) -> bool:
-    """`formats.is_decimal`, compiled here so the fast tier calls it directly."""
-    if value.isdigit():
-        return True
-    if value[:1] == b"-":
-        value = value[1:]
-    return value.replace(b".", b"", 1).isdigit()
 
 
 def _compile_set(field_set: FieldSet) -> _CompiledSet:
@@ -427,7 +418,7 @@ class CompiledValidator:
         if kind == _ENUM:
             return value in fast.enums[tag]
         if kind == _DECIMAL:
-            return _decimal(value)
+            return is_decimal(value)
         if kind == _TIMESTAMP:
             return self._timestamp(value)
         if kind == _DIGITS:
