@@ -66,6 +66,19 @@ def _filter(capacity: int) -> memoryview:
     return _mapped(capacity * _FILTER_BITS // 8)
 
 
+def _probe(slots: memoryview, bits: memoryview, mask: int, bmask: int, key: int) -> int:
+    """The slot holding `key` in one table (its filter first), or 0 if it holds none."""
+    b = (key >> _FILTER_SHIFT) & bmask
+    if not bits[b >> 3] >> (b & 7) & 1:  # surely not in the table
+        return 0
+    i = key & mask
+    while True:
+        v: int = slots[i]
+        if not v or v >> 4 == key:
+            return v
+        i = (i + 1) & mask
+
+
 class RetiredIds:
     """(strategy, id) -> final status, for ids that no live order holds. See the module
     docstring."""
@@ -104,34 +117,12 @@ class RetiredIds:
     def get(self, strategy: str, order_id: str) -> OrderStatus | None:
         """The final status recorded for the id, or None if it was never retired."""
         key = hash((strategy, order_id)) >> 4
-        b = (key >> _FILTER_SHIFT) & self._bmask
-        if self._bits[b >> 3] >> (b & 7) & 1:  # else: surely not in the table
-            slots = self._slots
-            mask = self._mask
-            i = key & mask
-            while True:
-                v = slots[i]
-                if not v:
-                    break
-                if v >> 4 == key:
-                    return _BY_CODE[v & 15]
-                i = (i + 1) & mask
+        v = _probe(self._slots, self._bits, self._mask, self._bmask, key)
         old = self._old
-        if old is None:
-            return None
-        size = len(old)
-        b = (key >> _FILTER_SHIFT) & (size * _FILTER_BITS - 1)
-        if not self._old_bits[b >> 3] >> (b & 7) & 1:
-            return None
-        mask = size - 1
-        i = key & mask
-        while True:
-            v = old[i]
-            if not v:
-                return None
-            if v >> 4 == key:
-                return _BY_CODE[v & 15]
-            i = (i + 1) & mask
+        if not v and old is not None:  # growing: the id may not have moved yet
+            size = len(old)
+            v = _probe(old, self._old_bits, size - 1, size * _FILTER_BITS - 1, key)
+        return _BY_CODE[v & 15] if v else None
 
     def put(self, strategy: str, order_id: str, status: OrderStatus) -> None:
         """Record (or overwrite) the id's final status."""
