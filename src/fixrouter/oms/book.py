@@ -303,8 +303,7 @@ class OrderBook:
 
     def retired_status(self, strategy: str, order_id: str) -> OrderStatus | None:
         """The final status recorded when the id was retired, else None. (An order read
-        back for a late report and working again holds its id live meanwhile.) The risk
-        gate's duplicate check calls this for every new order: one hash and a bit."""
+        back for a late report and working again holds its id live meanwhile.)"""
         return self._retired.get(strategy, order_id)
 
     def sent(self, item: Prepared) -> Accepted | None:
@@ -427,7 +426,7 @@ class OrderBook:
         ids = self._ids.get(strategy)
         entry = None if ids is None else ids.get(order_id)
         if entry is None:
-            retired = self._retired.get(strategy, order_id)
+            retired = self.retired_status(strategy, order_id)
             if retired is not None:
                 return RequestError(ErrorCode.ORDER_NOT_WORKING,
                                     f"order {order_id!r} is {retired.value}", order_id)
@@ -1007,7 +1006,7 @@ class OrderBook:
         ids = self._ids.get(strategy)
         entry = None if ids is None else ids.get(order_id)
         if entry is None:
-            retired = self._retired.get(strategy, order_id)
+            retired = self.retired_status(strategy, order_id)
             if retired is None:
                 return RequestError(ErrorCode.UNKNOWN_ORDER, f"no order with id {order_id!r}",
                                     order_id)

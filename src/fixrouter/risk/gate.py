@@ -195,7 +195,6 @@ class RiskGate:
         """Records engagements and releases before they take effect outside the gate
         (None: in memory only, as in unit tests)."""
 
-
     # -- state ---------------------------------------------------------------------------
 
     @property
