@@ -20,6 +20,7 @@ from fixrouter.events import Accepted, ErrorCode, SessionChanged
 from fixrouter.gateway import Gateway, GatewayConfig, GatewayError, ListenAddress
 from fixrouter.requests import CancelOrder, NewOrder
 from fixrouter.transport import CommitWatch
+from transport.test_connection import CountingTransport  # type: ignore[import-not-found]
 
 from .conftest import LineClient, Runner, connect, serve
 from .standin import StandInCore
@@ -486,21 +487,6 @@ def test_engine_fault_is_reported_not_fatal(run: Runner, caplog: pytest.LogCaptu
 
 
 # ---- one socket write per loop turn ---------------------------------------------------------
-
-
-class CountingTransport:
-    """Wraps a connection's transport (uvloop's cannot be patched) and records each write."""
-
-    def __init__(self, inner: asyncio.Transport) -> None:
-        self.inner = inner
-        self.writes: list[bytes] = []
-
-    def write(self, data: bytes) -> None:
-        self.writes.append(bytes(data))
-        self.inner.write(data)
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.inner, name)
 
 
 def count_writes(gateway: Gateway, name: str) -> list[bytes]:
