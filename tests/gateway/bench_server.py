@@ -27,12 +27,12 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 import uvloop
+from tests.bench.ab_gateway_writes import FIRST_AT_ONCE, VARIANTS
 
 from fixrouter.events import Accepted, ExecKind, Execution, OrderStatus
 from fixrouter.gateway import Gateway, GatewayConfig, ListenAddress, server
@@ -52,34 +52,6 @@ while s.recv(1 << 20):
     pass
 """
 _ZERO = Decimal(0)
-Write = Callable[[Any, bytes], None]
-FIRST_AT_ONCE: Write = server._Connection.write
-
-
-def per_event(self: Any, data: bytes) -> None:
-    if not self._closed:
-        self._transport.write(data)
-
-
-def end_of_turn(self: Any, data: bytes) -> None:
-    if self._closed:
-        return
-    if not self._in_turn:
-        self._in_turn = True
-        self._gateway._wrote(self)
-    self._out.append(data)
-    self._held += len(data)
-    if self._held >= self._hold_limit:
-        self._write_held()
-
-
-VARIANTS: dict[str, Write] = {
-    "per-event": per_event,
-    "first-at-once": FIRST_AT_ONCE,
-    "end-of-turn": end_of_turn,
-}
-
-
 class Answering(StandInCore):
     """Answers each new order with `accepted` (and `exec new`), keeping no book."""
 
