@@ -26,7 +26,9 @@ Decisions worth knowing
   store and the next Logon after a kill -9 uses the next unused number (case 14). Resends
   collapse the stored admin messages into GapFills.
 * **Inbound application messages** are saved with `save_inbound` (which advances the
-  expected number) before they are delivered; admin ones just advance it.
+  expected number) before they are delivered; admin ones just advance it, except a
+  Reject (35=3), which is saved too: it can refuse an order, and the order book's
+  restart replays it (`fixrouter.oms.recovery`).
 * **Rejected messages still advance** the inbound number (Reject 373=11, BusinessMessage-
   Reject, dictionary rejects), as QuickFIX does, except a PossDup message without
   OrigSendingTime (case 2g): it is not processed, so the next message reveals a gap and the

@@ -469,7 +469,9 @@ class InSession(State):
             s.event(EventKind.REJECT_RECEIVED,
                     f"Reject of our MsgSeqNum {ref}: 371={msg.get_str(371)} "
                     f"373={msg.get_str(373)} 58={msg.get_str(TEXT)}", ref, msg)
-            store.incr_next_target_seq()
+            # Saved, not just counted: it may settle one of our orders, and a restart
+            # must see it at its place among the reports (fixrouter.oms.recovery).
+            store.save_inbound(seq, msg.raw)
         elif msg_type == SEQUENCE_RESET:  # GapFill, case 10
             new_seq = _int_field(msg, NEW_SEQ_NO)
             if new_seq is None:
