@@ -98,7 +98,13 @@ from fixrouter.requests import (
 from fixrouter.routing.config import CancelWhileDown, Routes
 from fixrouter.routing.gate import HELD, Engaged, OrderGate, Withdrawn
 from fixrouter.routing.parked import ParkedCancels
-from fixrouter.routing.rejects import find_sent, refusal_report
+from fixrouter.routing.rejects import (
+    business_reject_reason,
+    find_sent,
+    refusal_of,
+    refusal_report,
+    session_reject_reason,
+)
 from fixrouter.routing.table import RouteTable, RoutingStats, first_up
 from fixrouter.session import EventKind, SessionEvent
 from fixrouter.store import MessageStore
@@ -665,10 +671,9 @@ class Router:
                 self.timers.call_soon(lambda: self._release_parked(session))
         elif kind is EventKind.REJECT_RECEIVED and event.ref_seq is not None:
             reject = event.message
-            text = event.detail
-            if reject is not None:
-                text = reject.get_str(58) or f"SessionRejectReason {reject.get_str(373)}"
-            self._session_refusal(session, event.ref_seq, None, f"session reject: {text}")
+            reason = (f"session reject: {event.detail}" if reject is None
+                      else session_reject_reason(reject))
+            self._session_refusal(session, event.ref_seq, None, reason)
         elif kind is EventKind.NOT_DELIVERED and event.ref_seq is not None:
             self._session_refusal(session, event.ref_seq, event.message,
                                   "not delivered: too old to resend")
@@ -686,12 +691,14 @@ class Router:
         log.info("%s: asked IB for every open order (35=H, 11=*)", session)
 
     def _business_reject(self, session: str, message: FixMessage) -> list[tuple[str, Event]]:
-        ref = message.get_str(45)
-        text = message.get_str(58) or f"BusinessRejectReason {message.get_str(380) or '?'}"
-        log.warning("%s: BusinessMessageReject of seq %s: %s", session, ref, text)
-        if ref is None or not ref.isdigit():
+        refused = refusal_of(message)
+        if refused is None:
+            log.warning("%s: BusinessMessageReject names no MsgSeqNum (45=%s): %s", session,
+                        message.get_str(45), business_reject_reason(message))
             return []
-        return self._refusal(session, int(ref), None, f"business reject: {text}")
+        seq, reason = refused
+        log.warning("%s: BusinessMessageReject of seq %d: %s", session, seq, reason)
+        return self._refusal(session, seq, None, reason)
 
     def _session_refusal(self, session: str, seq: int, sent: FixMessage | None,
                          reason: str) -> None:
