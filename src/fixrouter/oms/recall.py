@@ -26,7 +26,11 @@ NewOrderSingle, then forward from there to the report with a growing set of need
 (``=<ClOrdID><SOH>`` for each ClOrdID of the chain, ``<SOH>37=<OrderID><SOH>`` once it is
 known; `SearchableStore.scan`): the chain's requests and every report about it, in the
 order they were journaled, which is the order they happened. Only the order's own span
-of the file is read, at C speed; decoding touches only its messages.
+of the file is read, at C speed; decoding touches only its messages. A refusal that
+names one of the chain's requests by MsgSeqNum (35=3 or 35=j, ``<SOH>45=<seq><SOH>``)
+is part of that history too: it becomes the report the router made of it live
+(`fixrouter.routing.rejects`), as in the restart, so a session-rejected order reads back
+Rejected, and a second Reject of the same message is deduplicated by its made-up ExecID.
 
 **Rebuilding it.** The messages are replayed into a scratch `OrderBook` that does not
 retire (`retire=False`), through the same `_apply_request` the restart uses and the same
@@ -64,6 +68,7 @@ from fixrouter.oms.intents import (
 from fixrouter.oms.order import Order
 from fixrouter.oms.positions import ZERO
 from fixrouter.oms.recovery import apply_request
+from fixrouter.routing.rejects import refusal_of, refusal_report
 from fixrouter.store.base import SearchableStore, StoredMessage
 
 if TYPE_CHECKING:
@@ -73,6 +78,7 @@ log = logging.getLogger("fixrouter.oms")
 
 _REQUEST_TYPES = frozenset({b"D", b"F", b"G"})
 _REPORT_TYPES = frozenset({b"8", b"9"})
+_REFUSAL_TYPES = frozenset({b"3", b"j"})
 _CHAIN_LIMIT = 1000  # cancel/replace links followed back before giving up (a loop)
 
 
@@ -310,6 +316,7 @@ def _history(sess: _Session, store: SearchableStore, root: str, start: int, end:
     chain = {root}
     order_ids: set[bytes] = set()
     needles = [_cl_needle(root)]
+    sent: dict[int, FixMessage] = {}  # the chain's requests by MsgSeqNum, for refusals
     for found in store.scan(needles, start, end):
         message = _decode(found)
         if message is None:
@@ -333,7 +340,17 @@ def _history(sess: _Session, store: SearchableStore, root: str, start: int, end:
                         intents[cl] = found_intent
             else:
                 continue
+            sent[found.seq] = message
+            needles.append(b"\x0145=%d\x01" % found.seq)
             yield message
+            continue
+        if msg_type in _REFUSAL_TYPES:
+            refused = refusal_of(message)
+            request = None if refused is None else sent.get(refused[0])
+            if refused is not None and request is not None:
+                report = refusal_report(request, sess.name, refused[0], refused[1])
+                if report is not None:
+                    yield report
             continue
         if msg_type not in _REPORT_TYPES:
             continue
