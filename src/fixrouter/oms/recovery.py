@@ -9,7 +9,9 @@ Three inputs, all written before anything left the process:
   OrderCancelRequest and OrderCancelReplaceRequest messages actually handed to the
   session, with every order field;
 * the journal's inbound application messages (`iter_inbound`): ExecutionReports and
-  OrderCancelRejects, in arrival order.
+  OrderCancelRejects, in arrival order, and the refusals IB sends instead of a report:
+  session Rejects (35=3) and BusinessMessageRejects (35=j) naming one of our order
+  messages by its MsgSeqNum (RefSeqNum 45).
 
 Both journals (`JournalStore`, `MemoryStore`) are a `SearchableStore` and yield their
 messages both ways in the order they were saved (`iter_messages`): one thread journals
@@ -23,7 +25,16 @@ allow); requests still unapplied after the last inbound message were sent and ne
 answered, and are applied at the end.
 
 Reports go through the same `OrderBook.on_message` as live ones (events discarded), so
-dedupe, over-fill guards, busts and positions behave identically. Then:
+dedupe, over-fill guards, busts and positions behave identically. A 35=3 or 35=j is
+turned into the report the router made of it live, by the same functions
+(`fixrouter.routing.rejects`: `refusal_of`, `find_sent`, `refusal_report`), at its place
+in the journal, so the made-up ExecID dedupes a second Reject of the same message as it
+did live. It names our message as numbered in this journal period, and only one sent
+before it: a RefSeqNum beyond the last outbound message replayed so far, or naming a
+message that is not a D, F or G (a heartbeat, a number never journaled), settles
+nothing, as live. A 35=j without a RefSeqNum (only RefMsgType) names no message and
+settles nothing either. A refusal the session made itself (`NOT_DELIVERED`, a message too
+old to resend) leaves no inbound message and is not replayed. Then:
 
 * an intent whose ClOrdID is in no journaled request, written during this journal period
   (its timestamp is at or after the journal's creation time), was never sent: the engine
@@ -62,6 +73,7 @@ from fixrouter.oms.order import ORPHAN, CancelIntent, Order, ReplaceIntent
 from fixrouter.oms.positions import ZERO
 from fixrouter.oms.wire import TIF, WireValueError, decimal, new_order_from_fix
 from fixrouter.requests import NewOrder, OrderType, Side
+from fixrouter.routing.rejects import find_sent, refusal_of, refusal_report
 from fixrouter.store import MessageStore
 from fixrouter.store.base import SearchableStore
 
@@ -73,6 +85,8 @@ log = logging.getLogger("fixrouter.oms")
 NOT_SENT = "not sent: engine stopped before sending"
 _REQUEST_TYPES = frozenset({b"D", b"F", b"G"})
 _REPORT_TYPES = frozenset({b"8", b"9"})
+_REFUSAL_TYPES = frozenset({b"3", b"j"})
+_INBOUND_TYPES = _REPORT_TYPES | _REFUSAL_TYPES
 
 
 def _decode(book: OrderBook, data: bytes, where: str) -> FixMessage | None:
@@ -96,7 +110,7 @@ def replay(book: OrderBook, sess: _Session, store: MessageStore) -> list[tuple[s
             intents[intent.cl_ord_id] = intent
 
     if isinstance(store, SearchableStore):
-        requests, reports = _in_order(book, sess, store, intents)
+        requests, reports = _in_order(book, sess, store, store, intents)
     else:
         requests, reports = _merged(book, sess, store, intents)
 
@@ -114,14 +128,20 @@ def replay(book: OrderBook, sess: _Session, store: MessageStore) -> list[tuple[s
     return owed
 
 
-def _in_order(book: OrderBook, sess: _Session, store: SearchableStore,
-              intents: dict[str, Intent]) -> tuple[int, int]:
-    """Apply every journaled request and report in file order; the intents of the
-    requests applied leave `intents`. Returns (requests, reports) applied."""
+def _in_order(book: OrderBook, sess: _Session, store: MessageStore,
+              searchable: SearchableStore, intents: dict[str, Intent]) -> tuple[int, int]:
+    """Apply every journaled request and report in file order (`store` is `searchable`,
+    as each interface); the intents of the requests applied leave `intents`. Returns
+    (requests, reports) applied."""
     requests = reports = 0
+    # Non-superseded outbound messages come in increasing MsgSeqNum within a period, so
+    # a Reject names a message journaled before it exactly when its RefSeqNum is at most
+    # the highest number replayed so far.
+    last_seq = 0
     try:
-        for found in store.iter_messages():
+        for found in searchable.iter_messages():
             if found.outbound:
+                last_seq = max(last_seq, found.seq)
                 msg = _decode(book, found.data, "outbound")
                 if msg is None or msg.msg_type not in _REQUEST_TYPES:
                     continue
@@ -134,8 +154,12 @@ def _in_order(book: OrderBook, sess: _Session, store: SearchableStore,
                 requests += 1
             else:
                 msg = _decode(book, found.data, "inbound")
-                if msg is None or msg.msg_type not in _REPORT_TYPES:
+                if msg is None or msg.msg_type not in _INBOUND_TYPES:
                     continue
+                if msg.msg_type in _REFUSAL_TYPES:
+                    msg = _refusal_report(store, sess, msg, last_seq)
+                    if msg is None:
+                        continue
                 book._history_end = found.position  # a read-back stops here
                 book.on_message(msg, sess.name)
                 reports += 1
@@ -144,12 +168,27 @@ def _in_order(book: OrderBook, sess: _Session, store: SearchableStore,
     return requests, reports
 
 
+def _refusal_report(store: MessageStore, sess: _Session, reject: FixMessage,
+                    last_seq: int) -> FixMessage | None:
+    """The report the router made of a journaled 35=3 / 35=j live, or None if it settled
+    nothing (see the module docstring)."""
+    refused = refusal_of(reject)
+    if refused is None:
+        return None
+    seq, reason = refused
+    if seq > last_seq:
+        return None  # not sent yet when it arrived (the number names a later message)
+    sent = find_sent(store, seq)
+    return None if sent is None else refusal_report(sent, sess.name, seq, reason)
+
+
 def _merged(book: OrderBook, sess: _Session, store: MessageStore,
             intents: dict[str, Intent]) -> tuple[int, int]:
     """Merge the outbound and inbound streams by causality (see the module docstring)."""
     requests: list[FixMessage] = []
     position: dict[str, int] = {}
-    for _, data in store.iter_outbound(1):
+    by_seq: dict[int, int] = {}  # MsgSeqNum -> index in `requests`, for Rejects
+    for seq, data in store.iter_outbound(1):
         msg = _decode(book, data, "outbound")
         if msg is None or msg.msg_type not in _REQUEST_TYPES:
             continue
@@ -158,6 +197,7 @@ def _merged(book: OrderBook, sess: _Session, store: MessageStore,
             continue
         sess.ids.observe(cl)
         position[cl] = len(requests)
+        by_seq[seq] = len(requests)
         requests.append(msg)
 
     applied = 0
@@ -171,8 +211,19 @@ def _merged(book: OrderBook, sess: _Session, store: MessageStore,
     reports = 0
     for _, data in store.iter_inbound():
         msg = _decode(book, data, "inbound")
-        if msg is None or msg.msg_type not in _REPORT_TYPES:
+        if msg is None or msg.msg_type not in _INBOUND_TYPES:
             continue
+        if msg.msg_type in _REFUSAL_TYPES:
+            # A refusal answers the request it names by number: that one first.
+            refused = refusal_of(msg)
+            at = None if refused is None else by_seq.get(refused[0])
+            if refused is None or at is None:
+                continue
+            if at >= applied:
+                catch_up(at)
+            msg = refusal_report(requests[at], sess.name, refused[0], refused[1])
+            if msg is None:
+                continue
         for tag in (11, 41):
             cl = msg.get_str(tag)
             at = position.get(cl) if cl else None
