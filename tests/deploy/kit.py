@@ -46,6 +46,9 @@ COUNTERS = frozenset({
     "fixrouter_journal_write_errors_total",
     "fixrouter_gc_collections_total",
     "fixrouter_gc_freezes_total",
+    "fixrouter_failovers_total",
+    "fixrouter_cancels_queued_total",
+    "fixrouter_session_refusals_total",
 })  # fmt: skip
 GAUGES = frozenset({
     "fixrouter_session_up",

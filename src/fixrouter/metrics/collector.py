@@ -8,7 +8,10 @@ gateway's `stats`, the router's `stats`, the transport's `stats`, the risk gate'
 kill switches). At scrape time prometheus-client calls `EngineCollector.collect()`,
 which asks its `sample` callable for one `EngineSample`, a frozen copy of every value,
 and yields the families below from it. This is the library's documented pattern for
-values that live elsewhere ("custom collectors").
+values that live elsewhere ("custom collectors"). The router's routing counters
+(`routing.table.RoutingStats`: failovers, cancels queued for a session that is down) and
+its count of orders refused at session level (35=3 / 35=j / not delivered) come the same
+way.
 
 The `sample` callable is expected to take its copy on the event-loop thread (see
 `server.LoopSampler`), so the collector never reads a dict the loop is changing and all
@@ -20,7 +23,9 @@ values of one scrape belong to the same instant.
 session names (configured), `SessionState`, `DisconnectReason`, denial codes (the risk
 gate's `DenialCode` plus the router's own `ENGINE_UNAVAILABLE`), `ExecKind`, kill-switch
 scopes, `sent`/`received`, the collector policy's collection kinds (`gc_policy.KINDS`),
-and for positions the configured symbols only.
+and for positions the configured symbols only. Failovers are labelled by two session
+names (`from_session`, the route's preferred one, and `to_session`, the one that took the
+order): every ordered pair of configured sessions, so at most N*(N-1) series.
 
 **Every labelled series exists from the first scrape**, at 0: each session gets every
 state, every disconnect reason, every exec type and both resend directions, and every
@@ -92,6 +97,9 @@ CONTRACT: Mapping[str, tuple[str, tuple[str, ...]]] = {
     "fixrouter_gc_collections_total": ("counter", ("kind",)),
     "fixrouter_gc_pause_seconds": ("histogram", ("kind",)),
     "fixrouter_gc_freezes_total": ("counter", ()),
+    "fixrouter_failovers_total": ("counter", ("from_session", "to_session")),
+    "fixrouter_cancels_queued_total": ("counter", ()),
+    "fixrouter_session_refusals_total": ("counter", ()),
 }
 
 
@@ -137,6 +145,13 @@ class EngineSample:
     """Garbage collections by `fixrouter.gc_policy` kind."""
     gc_pauses: Mapping[str, HistogramSample] = field(default_factory=dict)
     gc_freezes: int = 0
+    failovers: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    """New orders sent on a later session of their route: (preferred, chosen) -> count."""
+    cancels_queued: int = 0
+    """Cancels held for a session that was down (`cancel_while_down = "queue"`)."""
+    session_refusals: int = 0
+    """Order messages IB refused with a Reject or BusinessMessageReject, or that could
+    not be resent (the router settled each with a made-up reject)."""
 
 
 class EngineCollector(Collector):
@@ -156,6 +171,7 @@ class EngineCollector(Collector):
         yield from _flow_families(s)
         yield from _latency_families(s)
         yield from _gc_families(s)
+        yield from _routing_families(s)
 
 
 def _gauge(name: str, doc: str, labels: Sequence[str] = ()) -> GaugeMetricFamily:
@@ -294,6 +310,31 @@ def _gc_families(s: EngineSample) -> Iterator[Metric]:
     yield CounterMetricFamily("fixrouter_gc_freezes",
                               "Young generations frozen without a collection (busy loop)",
                               value=s.gc_freezes)
+
+
+def _routing_families(s: EngineSample) -> Iterator[Metric]:
+    failovers = _counter(
+        "fixrouter_failovers_total",
+        "New orders sent on a later session of their route because the preferred one was "
+        "not logged on ([routing] failover), by preferred (from) and chosen (to) session",
+        ["from_session", "to_session"])
+    names = [sess.name for sess in s.sessions]
+    pairs = [(a, b) for a in names for b in names if a != b]
+    # A pair outside the configured sessions is not expected; exporting it beats hiding it.
+    pairs += [pair for pair in s.failovers if pair not in pairs]
+    for pair in pairs:
+        failovers.add_metric(list(pair), float(s.failovers.get(pair, 0)))
+    yield failovers
+    yield CounterMetricFamily(
+        "fixrouter_cancels_queued",
+        "Cancels held while their order's session was down, sent once it logged on "
+        "again ([routing] cancel_while_down = \"queue\")", value=s.cancels_queued)
+    yield CounterMetricFamily(
+        "fixrouter_session_refusals",
+        "Order messages refused without an order report: a session Reject (35=3) or "
+        "BusinessMessageReject (35=j) naming them, or too old to resend; each was settled "
+        "as rejected (orders) or cancel-rejected (cancels, replaces)",
+        value=s.session_refusals)
 
 
 def _histogram(

@@ -5,7 +5,8 @@ reads: each session's state, schedule and sequence numbers, its transport's `sta
 journal's `JournalMeter`, the `SessionEventCounter`, the router's `OrderFlow` and its
 denial counts, the order book's working orders and positions, the risk gate's kill
 switches and throttle queues, the gateway's connections, and the garbage-collector policy's
-counts (`gc_policy.GcStats`). Each is optional where a
+counts (`gc_policy.GcStats`), and the router's routing counters and session-level
+refusals. Each is optional where a
 process can run without it (a gateway-less test engine, a pass-through gate), and its
 series are then exported at 0.
 
@@ -112,6 +113,16 @@ class GatewayView(Protocol):
     def connected(self) -> list[str]: ...
 
 
+class RoutingStatsView(Protocol):
+    """`fixrouter.routing.table.RoutingStats`, as read here."""
+
+    @property
+    def failovers(self) -> Mapping[tuple[str, str], int]: ...
+
+    @property
+    def cancels_queued(self) -> int: ...
+
+
 class GcStatsView(Protocol):
     """`fixrouter.gc_policy.GcStats`, as read here."""
 
@@ -142,6 +153,8 @@ class EngineProbe:
         gateway: GatewayView | None = None,
         position_symbols: frozenset[str] = frozenset(),
         gc: GcStatsView | None = None,
+        routing: RoutingStatsView | None = None,
+        session_refusals: Callable[[], int] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._sessions = sessions
@@ -155,6 +168,8 @@ class EngineProbe:
         self._gateway = gateway
         self._symbols = position_symbols
         self._gc = gc
+        self._routing = routing
+        self._session_refusals = session_refusals
         self._clock = clock
 
     def sample(self) -> EngineSample:
@@ -202,6 +217,10 @@ class EngineProbe:
             gc_collections=dict(self._gc.collections) if self._gc is not None else {},
             gc_pauses=self._gc.pause_samples() if self._gc is not None else {},
             gc_freezes=self._gc.freezes if self._gc is not None else 0,
+            failovers=dict(self._routing.failovers) if self._routing is not None else {},
+            cancels_queued=self._routing.cancels_queued if self._routing is not None else 0,
+            session_refusals=(self._session_refusals()
+                              if self._session_refusals is not None else 0),
         )
 
     def _positions(self) -> list[tuple[str, str, float]]:
