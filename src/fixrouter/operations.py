@@ -234,6 +234,8 @@ class Operations:
             gateway=service.gateway,
             position_symbols=frozenset(symbols),
             gc=service.engine.gc_policy.stats,
+            routing=router.routing_stats,
+            session_refusals=lambda: router.stats.session_refusals,
         )
 
     def reload(self) -> None:
