@@ -10,7 +10,8 @@ Logout, acknowledges orders, refuses every NewOrderSingle for symbol REJ with a 
 BusinessMessageReject (35=j). Its MsgSeqNum carries on across connections, as IB's does.
 
 The engine is `fixrouter run` in a child process, killed with SIGKILL and started again
-on the same files. What a strategy sees after the restart must be what it saw before.
+on the same files. What a strategy sees after the restart must be what it saw before;
+/metrics counts both refusals before the kill, and none again after the replay.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from fixrouter.client import (
 )
 from fixrouter.codec import Encoder, FixMessage, FrameDecoder, Garbled, render_fields
 from fixrouter.sim.process import free_port
+from metrics.kit import scrape_url, value  # type: ignore[import-not-found]
 
 from .harness import RouterProcess, write_config
 
@@ -170,8 +172,10 @@ def test_kill_9_after_session_refusals_keeps_them_refused(
 ) -> None:
     gateway = free_port()
     url = f"tcp://127.0.0.1:{gateway}"
+    metrics = f"127.0.0.1:{free_port()}"
     config = write_config(workdir / "router.toml", peer.port, workdir / "store",
-                          heartbeat=5, gateway_port=gateway, tables=RISK)
+                          heartbeat=5, gateway_port=gateway, tables=RISK, metrics=metrics)
+    refusals = "fixrouter_session_refusals_total"
     engines: list[RouterProcess] = []
     clients: list[Strategy] = []
     try:
@@ -194,6 +198,7 @@ def test_kill_9_after_session_refusals_keeps_them_refused(
         assert before["bad"].status is OrderStatus.REJECTED
         assert before["good"].status is OrderStatus.NEW
         assert (peer.refusals_sent(b"3"), peer.refusals_sent(b"j")) == (1, 1)
+        assert value(scrape_url(f"http://{metrics}/metrics")[1], refusals) == 2
 
         engines[-1].kill9()
         assert engines[-1].proc.returncode == -9
@@ -209,6 +214,8 @@ def test_kill_9_after_session_refusals_keeps_them_refused(
         # Nothing was sent again, so nothing was refused again: the state is the journal's.
         assert (peer.refusals_sent(b"3"), peer.refusals_sent(b"j")) == (1, 1)
         assert sum(m.msg_type == b"D" for m in peer.received) == 2
+        # The replay settles the orders; it does not count them as refused again.
+        assert value(scrape_url(f"http://{metrics}/metrics")[1], refusals) == 0
     finally:
         for c in clients:
             c.client.close()
