@@ -49,6 +49,14 @@ COUNTERS = frozenset({
     "fixrouter_failovers_total",
     "fixrouter_cancels_queued_total",
     "fixrouter_session_refusals_total",
+    "fixrouter_order_anomalies_total",
+    "fixrouter_request_errors_total",
+    "fixrouter_requests_not_sent_total",
+    "fixrouter_events_dropped_total",
+    "fixrouter_gateway_connections_total",
+    "fixrouter_gateway_lines_total",
+    "fixrouter_news_messages_total",
+    "fixrouter_order_status_requests_total",
 })  # fmt: skip
 GAUGES = frozenset({
     "fixrouter_session_up",

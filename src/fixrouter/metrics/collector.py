@@ -11,7 +11,16 @@ and yields the families below from it. This is the library's documented pattern 
 values that live elsewhere ("custom collectors"). The router's routing counters
 (`routing.table.RoutingStats`: failovers, cancels queued for a session that is down) and
 its count of orders refused at session level (35=3 / 35=j / not delivered) come the same
-way.
+way, and so do the counts of what the engine survived rather than did: the order book's
+anomalies (`oms.counters.AnomalyCounter`), the requests that passed risk but were not sent,
+the events nobody received, and the gateway's connections, lines and `error` events.
+
+*What is not exported twice.* The router's `rejected_requests` (DUPLICATE_ID,
+UNKNOWN_ORDER, ...) are `error` events the gateway writes and counts by code, so they are
+in `fixrouter_request_errors_total` with the gateway's own (BAD_JSON, NOT_HELLO, ...);
+`denied` is `fixrouter_orders_denied_total`, `session_refusals` is
+`fixrouter_session_refusals_total`, and slow-client drops keep their own series rather
+than being a connection event.
 
 The `sample` callable is expected to take its copy on the event-loop thread (see
 `server.LoopSampler`), so the collector never reads a dict the loop is changing and all
@@ -23,7 +32,8 @@ values of one scrape belong to the same instant.
 session names (configured), `SessionState`, `DisconnectReason`, denial codes (the risk
 gate's `DenialCode` plus the router's own `ENGINE_UNAVAILABLE`), `ExecKind`, kill-switch
 scopes, `sent`/`received`, the collector policy's collection kinds (`gc_policy.KINDS`),
-and for positions the configured symbols only. Failovers are labelled by two session
+`Anomaly` names (lower case), `ErrorCode`, the fixed reasons and events below, and for
+positions the configured symbols only. Failovers are labelled by two session
 names (`from_session`, the route's preferred one, and `to_session`, the one that took the
 order): every ordered pair of configured sessions, so at most N*(N-1) series.
 
@@ -48,6 +58,7 @@ from prometheus_client.registry import Collector
 
 from fixrouter.events import ErrorCode
 from fixrouter.gc_policy import KINDS as GC_KINDS
+from fixrouter.oms.counters import Anomaly
 from fixrouter.risk import DenialCode, KillScope
 from fixrouter.session import DisconnectReason, SessionState
 
@@ -62,6 +73,15 @@ DISCONNECT_REASONS: tuple[str, ...] = tuple(r.value for r in DisconnectReason)
 SESSION_STATES: tuple[str, ...] = tuple(s.value for s in SessionState)
 KILL_SCOPES: tuple[str, ...] = tuple(s.value for s in KillScope)
 RESEND_DIRECTIONS = ("sent", "received")
+ANOMALY_KINDS: tuple[str, ...] = tuple(kind.name.lower() for kind in Anomaly)
+REQUEST_ERROR_CODES: tuple[str, ...] = tuple(code.value for code in ErrorCode)
+NOT_SENT_REASONS = ("send_failed", "unbuildable")
+"""`send_failed`: the session would not take the prepared message (its journal write
+failed, or it logged out in between); `unbuildable`: the dialect could not build it."""
+DROP_REASONS = ("orphan", "disconnected", "not_started")
+"""`orphan`: the order has no owning strategy; `disconnected`: its strategy has no live
+gateway connection; `not_started`: produced before the gateway was attached."""
+CONNECTION_EVENTS = ("opened", "closed", "hello_refused")
 
 CONTRACT: Mapping[str, tuple[str, tuple[str, ...]]] = {
     # name (without _total for counters): (type, labels)
@@ -100,6 +120,14 @@ CONTRACT: Mapping[str, tuple[str, tuple[str, ...]]] = {
     "fixrouter_failovers_total": ("counter", ("from_session", "to_session")),
     "fixrouter_cancels_queued_total": ("counter", ()),
     "fixrouter_session_refusals_total": ("counter", ()),
+    "fixrouter_order_anomalies_total": ("counter", ("kind",)),
+    "fixrouter_request_errors_total": ("counter", ("code",)),
+    "fixrouter_requests_not_sent_total": ("counter", ("reason",)),
+    "fixrouter_events_dropped_total": ("counter", ("reason",)),
+    "fixrouter_gateway_connections_total": ("counter", ("event",)),
+    "fixrouter_gateway_lines_total": ("counter", ()),
+    "fixrouter_news_messages_total": ("counter", ()),
+    "fixrouter_order_status_requests_total": ("counter", ()),
 }
 
 
@@ -152,6 +180,19 @@ class EngineSample:
     session_refusals: int = 0
     """Order messages IB refused with a Reject or BusinessMessageReject, or that could
     not be resent (the router settled each with a made-up reject)."""
+    anomalies: Mapping[str, int] = field(default_factory=dict)
+    """Order-book anomalies by `ANOMALY_KINDS` name."""
+    request_errors: Mapping[str, int] = field(default_factory=dict)
+    """`error` events written to strategies, by `ErrorCode` value."""
+    not_sent: Mapping[str, int] = field(default_factory=dict)
+    """By `NOT_SENT_REASONS`."""
+    events_dropped: Mapping[str, int] = field(default_factory=dict)
+    """By `DROP_REASONS`."""
+    gateway_connections: Mapping[str, int] = field(default_factory=dict)
+    """By `CONNECTION_EVENTS`."""
+    gateway_lines: int = 0
+    news: int = 0
+    status_requests: int = 0
 
 
 class EngineCollector(Collector):
@@ -172,6 +213,7 @@ class EngineCollector(Collector):
         yield from _latency_families(s)
         yield from _gc_families(s)
         yield from _routing_families(s)
+        yield from _survival_families(s)
 
 
 def _gauge(name: str, doc: str, labels: Sequence[str] = ()) -> GaugeMetricFamily:
@@ -335,6 +377,63 @@ def _routing_families(s: EngineSample) -> Iterator[Metric]:
         "BusinessMessageReject (35=j) naming them, or too old to resend; each was settled "
         "as rejected (orders) or cancel-rejected (cancels, replaces)",
         value=s.session_refusals)
+
+
+def _survival_families(s: EngineSample) -> Iterator[Metric]:
+    """What the engine survived rather than did: each label value at 0 from the start."""
+    yield _labelled(
+        "fixrouter_order_anomalies_total",
+        "Things the order book survived, by kind (fixrouter.oms.counters.Anomaly; each is "
+        "also logged on fixrouter.oms). overfill: a fill past OrderQty was capped, the "
+        "position differs from the broker's; orphan_order: a journaled order without an "
+        "intent record, owned by no strategy; garbled_journal_message: a journaled FIX "
+        "message no longer decodes and was skipped at recovery; cum_qty_mismatch, "
+        "unknown_exec_ref, bad_report: the book's fills may differ from the broker's. "
+        "Counted again by the recovery at each start for what the journal holds",
+        "kind", ANOMALY_KINDS, s.anomalies)
+    yield _labelled(
+        "fixrouter_request_errors_total",
+        "error events written to strategies, by code: malformed or refused requests "
+        "(BAD_JSON, NOT_HELLO, BAD_TOKEN, ...) and requests the order book refused "
+        "(DUPLICATE_ID, UNKNOWN_ORDER, ...); nothing was sent for any of them",
+        "code", REQUEST_ERROR_CODES, s.request_errors)
+    yield _labelled(
+        "fixrouter_requests_not_sent_total",
+        "Orders, cancels and replaces that passed risk but never reached the wire, undone "
+        "in the book and refused to the strategy. send_failed: the session would not take "
+        "the message (journal write failed, logged out in between); unbuildable: the "
+        "dialect could not build a valid FIX message from the request",
+        "reason", NOT_SENT_REASONS, s.not_sent)
+    yield _labelled(
+        "fixrouter_events_dropped_total",
+        "Order events no strategy received. orphan: the order has no owning strategy; "
+        "disconnected: the strategy had no live connection (it must resync with `orders`); "
+        "not_started: produced before the gateway was attached",
+        "reason", DROP_REASONS, s.events_dropped)
+    yield _labelled(
+        "fixrouter_gateway_connections_total",
+        "Strategy connections to the gateway: opened, closed (for any reason), and "
+        "hello_refused (bad token, name in use, no hello in time; also counted as closed)",
+        "event", CONNECTION_EVENTS, s.gateway_connections)
+    yield CounterMetricFamily("fixrouter_gateway_lines",
+                              "Request lines read from strategies, well-formed or not",
+                              value=s.gateway_lines)
+    yield CounterMetricFamily("fixrouter_news_messages",
+                              "News (35=B) received from IB; the text is in the event log",
+                              value=s.news)
+    yield CounterMetricFamily(
+        "fixrouter_order_status_requests",
+        "OrderStatusRequests for every open order (35=H, ClOrdID *) sent after a logon; "
+        "fewer than the logons means a resync after a logon failed (see the event log)",
+        value=s.status_requests)
+
+
+def _labelled(name: str, doc: str, label: str, known: tuple[str, ...],
+              counts: Mapping[str, int]) -> CounterMetricFamily:
+    family = _counter(name, doc, [label])
+    for value in _with_extra(known, counts):
+        family.add_metric([value], float(counts.get(value, 0)))
+    return family
 
 
 def _histogram(

@@ -5,10 +5,12 @@ reads: each session's state, schedule and sequence numbers, its transport's `sta
 journal's `JournalMeter`, the `SessionEventCounter`, the router's `OrderFlow` and its
 denial counts, the order book's working orders and positions, the risk gate's kill
 switches and throttle queues, the gateway's connections, and the garbage-collector policy's
-counts (`gc_policy.GcStats`), and the router's routing counters and session-level
-refusals. Each is optional where a
-process can run without it (a gateway-less test engine, a pass-through gate), and its
-series are then exported at 0.
+counts (`gc_policy.GcStats`), the router's routing counters, session-level refusals and
+`RouterStats`, the order book's `AnomalyCounter` and the gateway's `GatewayStats`. Each
+is optional where a process can run without it (a gateway-less test engine, a
+pass-through gate), and its series are then exported at 0. Every one of them is a plain
+int (or a small dict of them) the owner increments on its own path; reading them here,
+at scrape time, is all the exporter costs the order path.
 
 The views below are Protocols for exactly what is read, so the probe is tested with
 plain stand-ins and never reaches into a component beyond them.
@@ -21,6 +23,8 @@ from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Protocol
 
+from fixrouter.events import ErrorCode
+from fixrouter.oms.counters import Anomaly
 from fixrouter.risk import KillScope
 from fixrouter.session import SessionState
 from fixrouter.transport import TransportStats
@@ -123,6 +127,58 @@ class RoutingStatsView(Protocol):
     def cancels_queued(self) -> int: ...
 
 
+class AnomalyCounterView(Protocol):
+    """`fixrouter.oms.AnomalyCounter` (the book's `counters`), as read here."""
+
+    def snapshot(self) -> Mapping[Anomaly, int]: ...
+
+
+class RouterStatsView(Protocol):
+    """`fixrouter.router.RouterStats`, as read here (its `denied` and
+    `session_refusals` come through their own arguments, its `rejected_requests` through
+    the gateway's `errors`)."""
+
+    @property
+    def send_failed(self) -> int: ...
+
+    @property
+    def unbuildable(self) -> int: ...
+
+    @property
+    def orphan_events(self) -> int: ...
+
+    @property
+    def undelivered(self) -> int: ...
+
+    @property
+    def news(self) -> int: ...
+
+    @property
+    def status_requests(self) -> int: ...
+
+
+class GatewayCountersView(Protocol):
+    """`fixrouter.gateway.server.GatewayStats`, as read here."""
+
+    @property
+    def connections_opened(self) -> int: ...
+
+    @property
+    def connections_closed(self) -> int: ...
+
+    @property
+    def hellos_refused(self) -> int: ...
+
+    @property
+    def lines(self) -> int: ...
+
+    @property
+    def undeliverable(self) -> int: ...
+
+    @property
+    def errors(self) -> Mapping[ErrorCode, int]: ...
+
+
 class GcStatsView(Protocol):
     """`fixrouter.gc_policy.GcStats`, as read here."""
 
@@ -155,6 +211,9 @@ class EngineProbe:
         gc: GcStatsView | None = None,
         routing: RoutingStatsView | None = None,
         session_refusals: Callable[[], int] | None = None,
+        anomalies: AnomalyCounterView | None = None,
+        router_stats: RouterStatsView | None = None,
+        gateway_counters: GatewayCountersView | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._sessions = sessions
@@ -170,10 +229,15 @@ class EngineProbe:
         self._gc = gc
         self._routing = routing
         self._session_refusals = session_refusals
+        self._anomalies = anomalies
+        self._router_stats = router_stats
+        self._gateway_counters = gateway_counters
         self._clock = clock
 
     def sample(self) -> EngineSample:
         now = self._clock()
+        router = self._router_stats
+        gateway = self._gateway_counters
         flow = self._flow.snapshot() if self._flow is not None else None
         open_orders: dict[str, int] = {}
         if self._book is not None:
@@ -221,6 +285,24 @@ class EngineProbe:
             cancels_queued=self._routing.cancels_queued if self._routing is not None else 0,
             session_refusals=(self._session_refusals()
                               if self._session_refusals is not None else 0),
+            anomalies=({kind.name.lower(): n for kind, n in self._anomalies.snapshot().items()}
+                       if self._anomalies is not None else {}),
+            request_errors=({code.value: n for code, n in gateway.errors.items()}
+                            if gateway is not None else {}),
+            not_sent=({"send_failed": router.send_failed, "unbuildable": router.unbuildable}
+                      if router is not None else {}),
+            events_dropped={
+                "orphan": router.orphan_events if router is not None else 0,
+                "disconnected": gateway.undeliverable if gateway is not None else 0,
+                "not_started": router.undelivered if router is not None else 0,
+            },
+            gateway_connections=({"opened": gateway.connections_opened,
+                                  "closed": gateway.connections_closed,
+                                  "hello_refused": gateway.hellos_refused}
+                                 if gateway is not None else {}),
+            gateway_lines=gateway.lines if gateway is not None else 0,
+            news=router.news if router is not None else 0,
+            status_requests=router.status_requests if router is not None else 0,
         )
 
     def _positions(self) -> list[tuple[str, str, float]]:
