@@ -3,7 +3,8 @@
 The metric names are the contract between the metrics module (issue 6 item 1) and the
 alert rules and dashboard (item 4). They are listed here once, exactly as deploy/README.md
 documents them, and every expression in deploy/ may use only these (plus `up`, which
-Prometheus itself writes for each scrape).
+Prometheus itself writes for each scrape, and `process_start_time_seconds`, which the
+engine's process collector exports).
 
 The parsers are deliberately small: the repository has no YAML library, and the files they
 read are ours. `unit_file` reads systemd's ini dialect (repeated keys allowed);
@@ -80,11 +81,14 @@ HISTOGRAMS = frozenset({
 })  # fmt: skip
 DOCUMENTED = COUNTERS | GAUGES | HISTOGRAMS
 PROMETHEUS_OWN = frozenset({"up"})
+PROCESS_OWN = frozenset({"process_start_time_seconds"})
+"""prometheus-client's process collector, on the engine's /metrics too: the order-book
+alerts read the start time, because the recovery's counts exist from the first scrape."""
 
 
 def known_series(name: str) -> bool:
     """A series name the engine (or Prometheus) exports under the contract."""
-    if name in COUNTERS or name in GAUGES or name in PROMETHEUS_OWN:
+    if name in COUNTERS or name in GAUGES or name in PROMETHEUS_OWN or name in PROCESS_OWN:
         return True
     for suffix in ("_bucket", "_sum", "_count"):
         if name.endswith(suffix) and name.removesuffix(suffix) in HISTOGRAMS:
