@@ -1,6 +1,6 @@
 """Risk gate benchmark: the full check set for one order, and the other calls per order.
 
-Run: `python tests/bench/bench_risk.py [--rounds N] [--batch N] [--json]`
+Run: `python tests/bench/bench_risk.py [--rounds N] [--batch N] [--working N] [--json]`
 
 Each figure is the per-call time of a batch of `--batch` calls; the median and p99 are
 over `--rounds` batches (as in `bench_codec.py`). "Full check set" is `check_new` on a
@@ -12,6 +12,11 @@ The clock advances 1 ms per order, so the duplicate memory and the token bucket 
 realistic 1,000 orders/s stream rather than one instant. Accepted orders stay working (the
 gate's records grow through the run, as they do through a trading day), so p99 includes
 the garbage collector's passes over them.
+
+`--working N` starts every gate with N more orders working (accepted before timing, the
+clock 1 ms apart), as in the engine at saturation, where some 500,000 orders rest: the
+gate's per-order dicts are then far larger than the CPU's caches, so each look-up and
+insert by order id is a cache miss, which a small book never shows.
 """
 
 from __future__ import annotations
@@ -97,19 +102,33 @@ class _Filled:
         self.pending_replace = None
 
 
-def open_gate() -> RiskGate:
+def open_gate(working: int = 0) -> RiskGate:
     gate = RiskGate(RiskConfig.from_toml_table(CONFIG))
     gate.rebuild(_EmptyBook())  # type: ignore[arg-type]
     gate.rebuild_complete()
     gate.set_reference("AAPL", Decimal("190.00"))
     gate.engage(KillScope.STRATEGY, "someone-else", reason="bench")
+    fill(gate, working)
     return gate
+
+
+def fill(gate: RiskGate, working: int) -> None:
+    """Accept `working` orders that stay working (ids `w0`, `w1`, ...), none of them a
+    duplicate of another or of the timed orders (their prices differ)."""
+    for i in range(working):
+        order = NewOrder(strategy="s1", id=f"w{i}", symbol="AAPL", side=Side.BUY,
+                         qty=Decimal(100 + i % 1000), type=OrderType.LIMIT,
+                         price=Decimal("189.75"), account="U1234567")
+        if gate.check_new(order, "default", 1.0 + i * 0.001) is not None:
+            raise SystemExit(f"--working: order {i} was not accepted")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2000)
     parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument("--working", type=int, default=0,
+                        help="orders already working in each gate before timing")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -118,7 +137,8 @@ def main() -> int:
     logging.getLogger("fixrouter.risk").addHandler(logging.NullHandler())
     logging.getLogger("fixrouter.risk").propagate = False
     ids = count()
-    clock = [1000.0]
+    t0 = 1000.0 + args.working * 0.001  # after the --working orders
+    clock = [t0]
     # Built ahead (the gateway builds each NewOrder; the gate only reads it), and fresh for
     # each gate: a Decimal caches its hash, so orders reused across cases would make
     # every case after the first look cheaper than a freshly parsed order is.
@@ -133,22 +153,22 @@ def main() -> int:
         ]
 
     orders = fresh_orders()
-    full = open_gate()
+    full = open_gate(args.working)
 
     def check_new() -> object:
         clock[0] += 0.001
         return full.check_new(orders[next(ids)], "default", clock[0])
 
-    denied_gate = open_gate()
+    denied_gate = open_gate(args.working)
     far = fresh_orders()[0]._replace(price=Decimal("250"))
 
     def check_new_denied_collar() -> object:
-        return denied_gate.check_new(far, "default", 2000.0)
+        return denied_gate.check_new(far, "default", t0 + 1000.0)
 
     # One working order per replace and per cancel, accepted before timing.
-    other = open_gate()
+    other = open_gate(args.working)
     for i, order in enumerate(fresh_orders()):
-        other.check_new(order, "default", 1000.0 + i * 0.001)
+        other.check_new(order, "default", t0 + i * 0.001)
     rids = count()
     replaces = [ReplaceOrder("s1", f"o{i}", f"r{i}", price=Decimal("190.30"))
                 for i in range(total)]
@@ -159,17 +179,17 @@ def main() -> int:
     fids = count()
 
     def check_replace() -> object:
-        return other.check_replace(replaces[next(rids)], "default", 3000.0)
+        return other.check_replace(replaces[next(rids)], "default", t0 + 2000.0)
 
     def check_cancel() -> object:
-        return other.check_cancel(cancels[next(cids)], "default", 3000.0)
+        return other.check_cancel(cancels[next(cids)], "default", t0 + 2000.0)
 
-    fill_gate = open_gate()
+    fill_gate = open_gate(args.working)
     for i, order in enumerate(fill_orders):
-        fill_gate.check_new(order, "default", 1000.0 + i * 0.001)
+        fill_gate.check_new(order, "default", t0 + i * 0.001)
 
     def on_report_fill() -> object:
-        fill_gate.on_report(fills[next(fids)], 3000.0)  # type: ignore[arg-type]
+        fill_gate.on_report(fills[next(fids)], t0 + 2000.0)  # type: ignore[arg-type]
         return None
 
     class _Nothing:
