@@ -248,6 +248,124 @@ def test_efficiency_ratio_counts_executions() -> None:
     assert code(gate.check_new(order(), SESSION, T)) == C.ORDER_EFFICIENCY_RATIO
 
 
+# ---- a denial after the record is filed leaves no trace ------------------------------------
+# `check_new` files an order's record (and its duplicate-check content) in the look-up
+# that finds its id free, before the checks that follow; every later denial must take
+# them out again, leaving the gate exactly as it was.
+
+
+def gate_state(gate: RiskGate) -> tuple[object, ...]:
+    """Everything an order's check can leave behind, by value."""
+    exp = gate.exposure
+    return (
+        dict(gate._orders), dict(gate._aliases), dict(gate._queued), dict(gate._recent),
+        gate._filing,
+        [(rec.id, rec.working, rec.c_leaves, rec.c_notional, rec.unit)
+         for rec in gate._orders.values()],
+        {name: (a.open_count, dict(a.open_notional), dict(a.filled_notional), a.messages,
+                a.executions) for name, a in exp.accounts.items()},
+        {key: (i.position, list(i.count), list(i.open_qty))
+         for key, i in exp.instruments.items()},
+        gate.queue_depth(SESSION),
+    )
+
+
+AFTER_FILING: list[tuple[dict[str, Any], dict[str, Any], DenialCode]] = [
+    # (settings, the denied order's terms, its code), each control after the id check
+    ({"missing_reference": "deny"}, {"symbol": "MSFT"}, C.NO_REFERENCE_PRICE),
+    ({"price_collar_pct": 5}, {"price": "106"}, C.PRICE_COLLAR),
+    ({"max_order_notional": 15_000}, {"qty": 151}, C.MAX_ORDER_NOTIONAL),
+    ({}, {}, C.DUPLICATE_ORDER),  # the same content as the order accepted first
+    ({"max_open_orders": 1}, {"qty": 5}, C.MAX_OPEN_ORDERS),
+    ({"max_position": 150}, {"qty": 51}, C.POSITION_LIMIT),
+    ({"max_gross_daily_notional": 15_000}, {"qty": 51}, C.GROSS_DAILY_NOTIONAL),
+    ({"order_efficiency_block": 1, "order_efficiency_min_messages": 1}, {"qty": 5},
+     C.ORDER_EFFICIENCY_RATIO),
+]
+
+
+@pytest.mark.parametrize(("settings", "terms", "expected"), AFTER_FILING,
+                         ids=[c.value for _, _, c in AFTER_FILING])
+def test_a_denial_after_the_id_check_leaves_the_gate_as_it_was(
+        settings: dict[str, Any], terms: dict[str, Any], expected: DenialCode) -> None:
+    gate = open_gate(loose(duplicate_window_ms=100, **settings))
+    accept(gate, id="first")
+    # A first refusal of the same terms: what the checks before the id check leave (the
+    # list checks' memory and the exposure objects of a new symbol) is left by it.
+    assert code(gate.check_new(order("warm-up", **terms), SESSION, T + 0.01)) == expected
+    before = gate_state(gate)
+    assert code(gate.check_new(order("x", **terms), SESSION, T + 0.01)) == expected
+    assert gate_state(gate) == before
+    assert gate.record("s1", "x") is None
+    assert list(gate.working()) == [gate.record("s1", "first")]
+
+
+def test_a_throttle_denial_leaves_the_gate_as_it_was() -> None:
+    table = loose(duplicate_window_ms=100)
+    table["throttle"] = {"rate": 1, "burst": 1, "cancel_rate": 10, "cancel_burst": 5}
+    gate = open_gate(table)
+    accept(gate, id="first")
+    before = gate_state(gate)
+    assert code(gate.check_new(order("x", qty=5), SESSION, T)) == C.RATE_LIMIT
+    assert gate_state(gate) == before
+    # Once a token is back the same id and content pass: nothing of the refusal remains.
+    assert gate.check_new(order("x", qty=5), SESSION, T + 1) is None
+    assert gate.record("s1", "x") is not None
+
+
+def test_a_refused_orders_id_and_content_are_free_again() -> None:
+    gate = open_gate(loose(duplicate_window_ms=100, max_position=150))
+    accept(gate, id="first", qty=100)
+    assert code(gate.check_new(order("x", qty=60), SESSION, T)) == C.POSITION_LIMIT
+    # The id is not in use: a smaller order passes under it.
+    assert gate.check_new(order("x", qty=50), SESSION, T) is None
+    rec = gate.record("s1", "x")
+    assert rec is not None and rec.working and rec.c_leaves == 50
+    assert gate.exposure.instrument("U1", "AAPL").open_qty[1] == 150
+    # And the refused content was never remembered: with room again, the same content
+    # within the window is not a duplicate.
+    gate.reload(loose(duplicate_window_ms=100, max_position=1000))
+    assert gate.check_new(order("y", qty=60), SESSION, T) is None
+
+
+def test_a_duplicate_outside_the_window_is_remembered_at_its_new_time() -> None:
+    gate = open_gate(loose(duplicate_window_ms=100))
+    assert gate.check_new(order(), SESSION, T) is None
+    assert gate.check_new(order(), SESSION, T + 0.5) is None  # the window has passed
+    # The second acceptance restarted the window: 0.5 s after the first, 0.05 s after it.
+    assert code(gate.check_new(order(), SESSION, T + 0.55)) == C.DUPLICATE_ORDER
+    assert gate.check_new(order(), SESSION, T + 0.6) is None
+
+
+def test_an_exception_in_the_checks_leaves_the_gate_as_it_was() -> None:
+    # A NaN quantity (the gateway never lets one through) makes the position check's
+    # comparison raise after the record and the content are filed.
+    gate = open_gate(loose(duplicate_window_ms=100, max_position=1000))
+    accept(gate, id="first")
+    before = gate_state(gate)
+    with pytest.raises(ArithmeticError):
+        gate.check_new(order("x", qty="NaN"), SESSION, T)
+    assert gate_state(gate) == before
+    assert gate.check_new(order("x"), SESSION, T + 1) is None  # the id is free
+
+
+def test_a_derivative_record_takes_the_contracts_instrument_and_multiplier() -> None:
+    gate = open_gate(loose(allowed_security_types=["STK", "OPT"]), refs={"AAPL": "190"})
+    option = Derivative(maturity_month_year="202612", strike=D(200), multiplier=D(100),
+                        local_symbol="AAPL  261218C00200000")
+    gate.set_reference("AAPL  261218C00200000", D("3"))
+    assert gate.check_new(order("opt", qty=2, price="3", sec_type=SecurityType.OPT,
+                                derivative=option), SESSION, T) is None
+    rec = gate.record("s1", "opt")
+    assert rec is not None
+    assert (rec.instrument, rec.multiplier, rec.unit, rec.c_notional) == \
+        ("AAPL  261218C00200000", D(100), D(300), D(600))
+    contract = gate.exposure.instrument("U1", "AAPL  261218C00200000")
+    assert contract.open_qty[1] == 2 and contract.count[1] == 1
+    assert gate.exposure.instrument("U1", "AAPL").count == [0, 0]  # not the underlying's
+    assert gate.exposure.account("U1").open_notional == {"USD": D(600)}
+
+
 # ---- reference prices ---------------------------------------------------------------------
 
 

@@ -111,7 +111,7 @@ from fixrouter.risk.exposure import (
 from fixrouter.risk.killswitch import Engagement, KillScope, KillSwitch, SlidingCount
 from fixrouter.risk.limits import ONE, Limits, LimitTable
 from fixrouter.risk.reference import ReferencePrices
-from fixrouter.risk.throttle import ADMIT, Deny, MsgKind, Queue, Throttle
+from fixrouter.risk.throttle import ADMIT, Admit, Deny, MsgKind, Queue, Throttle
 
 log = logging.getLogger("fixrouter.risk")
 
@@ -179,6 +179,9 @@ class RiskGate:
                            tuple[Limits, AccountExposure, InstrumentExposure]] = {}
         # The duplicate check: order content -> when last accepted (swept once a second).
         self._recent: dict[tuple[object, ...], float] = {}
+        # The content `check_new` filed in `_recent` for the order it is checking, until
+        # that order is accepted or refused (a refusal takes it out again).
+        self._filing: tuple[object, ...] | None = None
         self._sweep_at = 0.0
         self._oer_warned: set[str] = set()
         self.exposure = Exposure()
@@ -264,8 +267,40 @@ class RiskGate:
         if denial is not None:
             return self._deny(strategy, order.id, session, denial, now)
         key = (strategy, order.id)
-        if key in self._orders or (self._aliases and key in self._aliases):
+        orders = self._orders
+        buy = 1 if order.side is _BUY else 0
+        # The record is filed by the same look-up that finds the id free: with every
+        # working order in `_orders` that look-up is a cache miss, and a separate insert
+        # after the checks would be a second probe. Until `exp.add` it counts toward
+        # nothing (`working` is False), and every later denial, or an exception, takes it
+        # out again (`_unfile_new`), so a denied order leaves no trace.
+        rec = Working(order, acct, inst, buy, lim.multiplier, ZERO, qty, ZERO)
+        if (self._aliases and key in self._aliases) or orders.setdefault(key, rec) is not rec:
             return self._deny(strategy, order.id, session, _id_in_use(order.id), now)
+        try:
+            denial, verdict = self._check_filed(order, session, now, lim, acct, inst, rec)
+        except BaseException:
+            self._unfile_new(key)
+            raise
+        if denial is not None:
+            self._unfile_new(key)
+            return self._deny(strategy, order.id, session, denial, now)
+        if verdict is ADMIT:
+            return None
+        self._queued[key] = session
+        return verdict if isinstance(verdict, Queue) else None
+
+    def _check_filed(self, order: NewOrder, session: str, now: float, lim: Limits,
+                     acct: AccountExposure, inst: InstrumentExposure, rec: Working,
+                     ) -> tuple[Denial | None, Admit | Queue | Deny | None]:
+        """The checks of `check_new` after its record is filed, and on success the
+        bookkeeping of an accepted order. Returns (a denial, None) or (None, the
+        throttle's verdict); on a denial the caller takes out what was filed for the
+        order (`_unfile_new`)."""
+        strategy = order.strategy
+        account = acct.account
+        symbol = order.symbol
+        qty = order.qty
         derivative = order.derivative
         if derivative is None:
             instrument = symbol
@@ -273,14 +308,15 @@ class RiskGate:
         else:  # a derivative: its own instrument (the contract), not the underlying's
             instrument = instrument_key(symbol, order.sec_type, derivative)
             multiplier = derivative.multiplier or lim.multiplier
-            inst = self.exposure.instrument(account, instrument)
+            inst = rec.inst = self.exposure.instrument(account, instrument)
+            rec.multiplier = multiplier
         ref = self._prices.get(instrument)
         price = order.price
         stop = order.stop_price
         if ref is None:
             denial = check_reference(None, lim.missing_reference, instrument)
             if denial is not None:
-                return self._deny(strategy, order.id, session, denial, now)
+                return denial, None
             self._warn_no_reference(strategy, order.id, instrument)
         else:
             fraction = lim.collar_fraction
@@ -291,7 +327,7 @@ class RiskGate:
                     or (None if stop is None else check_price_collar(stop, ref, fraction, band))
                 )
                 if denial is not None:
-                    return self._deny(strategy, order.id, session, denial, now)
+                    return denial, None
         # Limit orders are worth their limit, stops about their trigger, market orders
         # about the last trade.
         px = price if price is not None else stop if stop is not None else ref
@@ -302,7 +338,7 @@ class RiskGate:
             notional = qty * unit
             denial = check_order_notional(notional, lim.max_order_notional)
             if denial is not None:
-                return self._deny(strategy, order.id, session, denial, now)
+                return denial, None
         window = lim.duplicate_window
         content: tuple[object, ...] | None = None
         if window:
@@ -315,14 +351,21 @@ class RiskGate:
             # are swept only once a second, in one pass.
             if now >= self._sweep_at:
                 self._sweep_recent(now)
-            seen = self._recent.get(content)
-            if seen is not None:
+            # One probe looks the content up and, when it is new (nearly always), files
+            # it with this order's time; a later denial takes it out again.
+            recent = self._recent
+            size = len(recent)
+            seen = recent.setdefault(content, now)
+            if len(recent) != size:
+                self._filing = content
+                content = None  # filed: nothing more to do on acceptance
+            else:
                 denial = check_duplicate(seen, now, window)
                 if denial is not None:
-                    return self._deny(strategy, order.id, session, denial, now)
+                    return denial, None
         exp = self.exposure
-        buy = 1 if order.side is _BUY else 0
         ccy = order.currency
+        buy = rec.buy
         denial = (
             check_open_orders(acct.open_count, lim.max_open_orders, inst.count[buy],
                               lim.max_open_orders_symbol_side)
@@ -333,31 +376,37 @@ class RiskGate:
                                     lim.max_gross_daily_notional)
         )
         if denial is not None:
-            return self._deny(strategy, order.id, session, denial, now)
+            return denial, None
         messages = acct.messages + 1
         denial = check_efficiency_ratio(messages, acct.executions, lim.order_efficiency_block,
                                         lim.order_efficiency_min_messages)
         if denial is not None:
-            return self._deny(strategy, order.id, session, denial, now)
+            return denial, None
         warn = lim.order_efficiency_warn
         if (warn is not None and messages > warn * (acct.executions + 1)) or self._oer_warned:
             self._ratio_warning(acct, messages, lim)
         throttle = self._throttles.get(session) or self._throttle(session)
         verdict = throttle.admit(_NEW, order, now)
         if verdict is not ADMIT and isinstance(verdict, Deny):
-            return self._deny(strategy, order.id, session,
-                              check_rate(verdict.reason, verdict.limit, verdict.value), now)
+            return check_rate(verdict.reason, verdict.limit, verdict.value), None
         # Accepted for sending: counted from here.
-        rec = Working(order, acct, inst, buy, multiplier, unit, qty, notional)
-        self._orders[key] = rec
+        rec.unit = unit
+        rec.c_notional = notional
         exp.add(rec)
         acct.messages = messages
+        self._filing = None
         if content is not None:
-            self._recent[content] = now
-        if verdict is ADMIT:
-            return None
-        self._queued[key] = session
-        return verdict if isinstance(verdict, Queue) else None
+            self._recent[content] = now  # seen before, outside the window: now is latest
+        return None, verdict
+
+    def _unfile_new(self, key: tuple[str, str]) -> None:
+        """Take out what `check_new` filed for an order it then refused: its record and,
+        if this order filed it, its duplicate-check content."""
+        del self._orders[key]
+        filing = self._filing
+        if filing is not None:
+            self._filing = None
+            del self._recent[filing]
 
     def _sweep_recent(self, now: float) -> None:
         """Forget accepted contents older than the longest duplicate window in force."""
