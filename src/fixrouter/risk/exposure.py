@@ -297,7 +297,7 @@ class Working:
             if pending.unit > unit:
                 unit = pending.unit
         leaves = qty - self.cum
-        if leaves < 0:
+        if leaves < ZERO:  # a Decimal zero: against the int 0 the int is converted first
             leaves = ZERO
         return leaves, leaves * unit
 

@@ -533,7 +533,7 @@ class RiskGate:
         # now: only an increase needs room.
         held = qty if qty > terms.qty else terms.qty
         leaves = held - rec.cum
-        if leaves < 0:
+        if leaves < ZERO:
             leaves = ZERO
         more_qty = leaves - rec.c_leaves
         more_notional = leaves * (unit if unit > rec.unit else rec.unit) - rec.c_notional
@@ -541,11 +541,11 @@ class RiskGate:
         denial = (
             (check_position(inst.position if rec.buy else -inst.position,
                             inst.open_qty[rec.buy], more_qty, lim.max_position)
-             if more_qty > 0 else None)
+             if more_qty > ZERO else None)
             or (check_gross_notional(acct.filled_notional.get(ccy, ZERO),
                                      acct.open_notional.get(ccy, ZERO), more_notional,
                                      lim.max_gross_daily_notional)
-                if more_notional > 0 else None)
+                if more_notional > ZERO else None)
         )
         if denial is not None:
             return self._deny(strategy, req.new_id, session, denial, now)
@@ -661,15 +661,17 @@ class RiskGate:
         exp = self.exposure
         cum = order.cum_qty
         filled = order.notional
-        more_qty = cum - rec.cum
-        more_notional = filled - rec.filled
-        if more_qty or more_notional:
+        # Compared before subtracted: most reports (an acknowledgement, a cancel) carry no
+        # new fill, and a comparison makes no Decimal where a subtraction makes one.
+        if cum != rec.cum or filled != rec.filled:
+            more_qty = cum - rec.cum
+            more_notional = filled - rec.filled
             rec.cum = cum
             rec.filled = filled
             position = exp.fill(rec, more_qty, more_notional * rec.multiplier)
-            if more_qty > 0:
+            if more_qty > ZERO:
                 rec.acct.executions += 1
-                if more_notional > 0:
+                if more_notional > ZERO:
                     self.references.prices[rec.inst.instrument] = more_notional / more_qty
             self._check_breach(rec, position, now)
         pending = rec.pending
