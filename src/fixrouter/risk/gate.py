@@ -366,14 +366,19 @@ class RiskGate:
         exp = self.exposure
         ccy = order.currency
         buy = rec.buy
+        # A control that is off is skipped before its figures are gathered: they cost two
+        # dict look-ups, and a sell's position is negated into a new Decimal.
+        max_position = lim.max_position
+        max_gross = lim.max_gross_daily_notional
         denial = (
             check_open_orders(acct.open_count, lim.max_open_orders, inst.count[buy],
                               lim.max_open_orders_symbol_side)
-            or check_position(inst.position if buy else -inst.position, inst.open_qty[buy],
-                              qty, lim.max_position)
-            or check_gross_notional(acct.filled_notional.get(ccy, ZERO),
-                                    acct.open_notional.get(ccy, ZERO), notional,
-                                    lim.max_gross_daily_notional)
+            or (None if max_position is None else check_position(
+                inst.position if buy else -inst.position, inst.open_qty[buy], qty,
+                max_position))
+            or (None if max_gross is None else check_gross_notional(
+                acct.filled_notional.get(ccy, ZERO), acct.open_notional.get(ccy, ZERO),
+                notional, max_gross))
         )
         if denial is not None:
             return denial, None
