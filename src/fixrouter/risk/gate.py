@@ -395,13 +395,13 @@ class RiskGate:
         if verdict is not ADMIT and isinstance(verdict, Deny):
             return check_rate(verdict.reason, verdict.limit, verdict.value), None
         # Accepted for sending: counted from here.
+        if content is not None:
+            self._recent[content] = now  # seen before, outside the window: now is latest
         rec.unit = unit
         rec.c_notional = notional
         exp.add(rec)
         acct.messages = messages
         self._filing = None
-        if content is not None:
-            self._recent[content] = now  # seen before, outside the window: now is latest
         return None, verdict
 
     def _unfile_new(self, key: tuple[str, str]) -> None:
