@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from decimal import Decimal
 
 import pytest
@@ -283,6 +284,45 @@ def test_intent_log_failure_refuses_the_order() -> None:
     assert not list(book.open_orders())
     log.fail = False
     assert isinstance(book.prepare_new(new_order(id="o1"), T0), Order)  # id still free
+
+
+def test_open_orders_follow_each_orders_working_life(engine: Engine, broker: Broker) -> None:
+    e, book = engine, engine.book
+    a, b, c = (e.new(new_order(id=i)) for i in ("a", "b", "c"))
+    assert list(book.open_orders()) == [a, b, c] and len(book.open_orders()) == 3
+    e.receive(broker.report(b, "2", "2", last_qty=100, last_px="10", exec_id="F1"))
+    assert list(book.open_orders()) == [a, c] and b not in book.open_orders()
+    e.receive(broker.report(a, "0", "0"))
+    ca = e.cancel("alpha", "a")
+    assert list(book.open_orders()) == [a, c]  # pending cancel: still working
+    e.receive(broker.report(a, "4", "4", cl=ca.cl_ord_id, orig=a.cl_ord_id))
+    d = e.new(new_order(id="d"))
+    assert list(book.open_orders()) == [c, d]
+    # A bust of b's retired fill reads b back from the journal: working again, last.
+    e.receive(broker.report(b, "0", "1", trans="1", exec_id="B1", ref="F1", cum=0))
+    back = book.order("alpha", "b")
+    assert back is not None and back.is_working
+    assert [o.id for o in book.open_orders()] == ["c", "d", "b"] and back in book.open_orders()
+    assert [s.id for s in book.working_orders("alpha")] == ["c", "d", "b"]
+
+
+def test_orders_that_stop_working_leave_no_cycles_for_the_collector(
+    engine: Engine, broker: Broker
+) -> None:
+    # Working orders are linked to one another (`OpenOrders`); an order that stops
+    # working is unlinked, so once retired it is freed by reference counting alone.
+    gc.collect()
+    gc.disable()
+    try:
+        for i in range(20):
+            o = engine.new(new_order(id=f"g{i}"))
+            engine.receive(broker.report(o, "2", "2", last_qty=100, last_px="10"))
+        del o
+        engine.book.retire_finished()
+        assert not list(engine.book.open_orders()) and engine.book.retired_ids == 20
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
 
 
 def test_status_queries(engine: Engine, broker: Broker) -> None:

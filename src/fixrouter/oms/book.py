@@ -73,7 +73,7 @@ fails closed on the same flag.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, KeysView, Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Final
 
@@ -105,7 +105,7 @@ from fixrouter.oms.intents import (
     encode_replace,
     find_cl,
 )
-from fixrouter.oms.order import ORPHAN, CancelIntent, Order, ReplaceIntent
+from fixrouter.oms.order import ORPHAN, CancelIntent, OpenOrders, Order, ReplaceIntent
 from fixrouter.oms.positions import (
     FILL_WINDOW,
     ZERO,
@@ -192,7 +192,7 @@ class OrderBook:
         self._ids: dict[str, dict[str, Order | OrderState]] = {}
         self._by_cl: dict[str, Order] = {}
         self._by_order_id: dict[str, Order] = {}
-        self._open: dict[Order, None] = {}  # insertion-ordered set of working orders
+        self._open = OpenOrders()  # working orders, in the order they started working
         self._positions: dict[tuple[str, str], Position] = {}
         self._window = FillWindow(fill_window)
         self._early_intents: dict[str, Intent] = {}  # from earlier journal periods
@@ -291,7 +291,7 @@ class OrderBook:
         order = Order(req, sess.name, cl)
         ids[req.id] = order
         self._by_cl[cl] = order
-        self._open[order] = None
+        self._open.add(order)
         return order
 
     def id_used(self, strategy: str, order_id: str) -> bool:
@@ -450,7 +450,7 @@ class OrderBook:
         self._ids.setdefault(order.strategy, {})[order.id] = order
         self._by_cl[order.cl_ord_id] = order
         if order.status not in TERMINAL:
-            self._open[order] = None
+            self._open.add(order)
         elif order.finished:
             self._finish(order)
 
@@ -531,7 +531,7 @@ class OrderBook:
         oid = order.order_id
         if oid and self._by_order_id.get(oid) is order:
             del self._by_order_id[oid]
-        self._open.pop(order, None)
+        self._open.discard(order)
         self._retired.put(strategy, order.id, order.status)
         self._total(order, 1)
 
@@ -569,7 +569,7 @@ class OrderBook:
         if order.order_id:
             self._by_order_id[order.order_id] = order
         if order.status not in TERMINAL:
-            self._open[order] = None
+            self._open.add(order)
         elif order.finished:
             self._finish(order)
 
@@ -622,11 +622,11 @@ class OrderBook:
         order.status = new
         if new in TERMINAL:
             if old not in TERMINAL:
-                self._open.pop(order, None)
+                self._open.discard(order)
             if order.pending_cancel is None and order.pending_replace is None:
                 self._finish(order)
         elif old in TERMINAL:
-            self._open[order] = None
+            self._open.add(order)
         return True
 
     @staticmethod
@@ -881,7 +881,7 @@ class OrderBook:
         if cl:
             self._by_cl[cl] = order
         self._by_order_id[oid] = order
-        self._open[order] = None
+        self._open.add(order)
         log.warning("report for unknown order %s (OrderID %s) filed under %r as %s",
                     cl, oid, strategy, order_id)
         return order
@@ -1041,10 +1041,11 @@ class OrderBook:
         """Every working order of the strategy, under its current id (the `orders` answer)."""
         return [o.state() for o in self._open if o.strategy == strategy]
 
-    def open_orders(self) -> KeysView[Order]:
-        """Every working order of every strategy, orphans included (for the risk gate).
-        A live view: do not change the book while iterating it."""
-        return self._open.keys()
+    def open_orders(self) -> OpenOrders:
+        """Every working order of every strategy, orphans included (for the risk gate),
+        in the order they started working. A live view: do not change the book while
+        iterating it."""
+        return self._open
 
     def order(self, strategy: str, order_id: str) -> Order | None:
         """The live order a strategy's id names (None if unknown or retired). An order

@@ -32,6 +32,7 @@ restate.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
@@ -85,9 +86,9 @@ class Order:
 
     __slots__ = (
         "acknowledged", "chain", "cl_ord_id", "cum_qty", "fills", "id", "notional",
-        "order_id", "pending_cancel", "pending_replace", "position", "price", "qty",
-        "queued", "recalled", "req", "seen", "session", "status", "stop_price",
-        "strategy", "text", "tif",
+        "open_list", "open_next", "open_prev", "order_id", "pending_cancel",
+        "pending_replace", "position", "price", "qty", "queued", "recalled", "req", "seen",
+        "session", "status", "stop_price", "strategy", "text", "tif",
     )  # fmt: skip
 
     def __init__(self, req: NewOrder, session: str, cl_ord_id: str) -> None:
@@ -119,6 +120,10 @@ class Order:
         self.recalled: tuple[Decimal, Decimal] | None = None
         """(cum_qty, notional) when the book read the order back from the journal for a
         late report, before applying it: what the risk gate had counted already."""
+        # Links of the book's `OpenOrders` while the order is working (see there).
+        self.open_list: OpenOrders | None = None
+        self.open_prev: Order | None = None
+        self.open_next: Order | None = None
 
     # The order's current terms, as `fixrouter.dialect.Terms`: what never changes comes
     # from the request; quantity, prices and time in force are the fields above, which a
@@ -225,3 +230,69 @@ class Order:
             f"Order({self.strategy}/{self.id} {self.cl_ord_id} {self.status.value} "
             f"{self.cum_qty}/{self.qty})"
         )
+
+
+class OpenOrders:
+    """The working orders of one book, in the order they started working.
+
+    A doubly linked list through the orders' own `open_prev` / `open_next` fields: adding
+    and removing an order is a few attribute stores and hashes nothing. (It was a dict
+    keyed by the order: at a busy day's half a million resting orders each insert was a
+    cache miss or two, and each growth of the table a multi-millisecond stall.) An order
+    is in the list iff its `open_list` is the list, so membership is O(1) too.
+
+    `add` of an order already in the list keeps its place, and `discard` of one not in it
+    does nothing, as with the dict. An order linked in another list (the scratch book of
+    a read-back, see `fixrouter.oms.recall`) is taken over by `add`: that book is
+    discarded. Iteration tolerates the removal of the order it is at, nothing more.
+    """
+
+    __slots__ = ("count", "head", "tail")
+
+    def __init__(self) -> None:
+        self.head: Order | None = None
+        self.tail: Order | None = None
+        self.count = 0
+
+    def add(self, order: Order) -> None:
+        if order.open_list is self:
+            return
+        tail = self.tail
+        order.open_list = self
+        order.open_prev = tail
+        order.open_next = None
+        if tail is None:
+            self.head = order
+        else:
+            tail.open_next = order
+        self.tail = order
+        self.count += 1
+
+    def discard(self, order: Order) -> None:
+        if order.open_list is not self:
+            return
+        prev = order.open_prev
+        nxt = order.open_next
+        if prev is None:
+            self.head = nxt
+        else:
+            prev.open_next = nxt
+        if nxt is None:
+            self.tail = prev
+        else:
+            nxt.open_prev = prev
+        order.open_list = order.open_prev = order.open_next = None
+        self.count -= 1
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __contains__(self, order: object) -> bool:
+        return isinstance(order, Order) and order.open_list is self
+
+    def __iter__(self) -> Iterator[Order]:
+        order = self.head
+        while order is not None:
+            after = order.open_next  # read first: the caller may discard `order`
+            yield order
+            order = after
