@@ -286,6 +286,27 @@ def test_intent_log_failure_refuses_the_order() -> None:
     assert isinstance(book.prepare_new(new_order(id="o1"), T0), Order)  # id still free
 
 
+def test_refused_new_orders_leave_the_id_as_it_was(engine: Engine, broker: Broker) -> None:
+    # prepare_new claims the id before its checks and gives it back on each refusal.
+    e, book = engine, engine.book
+    done = e.new(new_order(id="done"))
+    e.receive(broker.report(done, "2", "2", last_qty=100, last_px="10"))
+    live = e.new(new_order(id="live"))
+    assert error(book.prepare_new(new_order(id="done"), T0)) is ErrorCode.DUPLICATE_ID
+    assert book.order("alpha", "done") is None  # still retired, not a live order
+    assert book.retired_status("alpha", "done") is S.FILLED
+    assert error(book.prepare_new(new_order(id="done"), T0)) is ErrorCode.DUPLICATE_ID
+    assert error(book.prepare_new(new_order(id="live"), T0)) is ErrorCode.DUPLICATE_ID
+    assert book.order("alpha", "live") is live  # the duplicate did not displace it
+    assert error(book.prepare_new(new_order(id="n1"), T0, "nope")) is ErrorCode.BAD_VALUE
+    assert book.order("alpha", "n1") is None and not book.id_used("alpha", "n1")
+    # (An intent log that cannot be written: test_intent_log_failure_refuses_the_order.)
+    n1 = book.prepare_new(new_order(id="n1"), T0)
+    assert isinstance(n1, Order) and book.order("alpha", "n1") is n1
+    assert n1.cl_ord_id and book.order_by_cl_ord_id(n1.cl_ord_id) is n1
+    assert list(book.open_orders()) == [live, n1]
+
+
 def test_open_orders_follow_each_orders_working_life(engine: Engine, broker: Broker) -> None:
     e, book = engine, engine.book
     a, b, c = (e.new(new_order(id=i)) for i in ("a", "b", "c"))

@@ -272,24 +272,33 @@ class OrderBook:
             self.retire_finished()
         if not self._ready:
             return RequestError(ErrorCode.ENGINE_UNAVAILABLE, _NOT_READY, req.id)
-        ids = self._ids.get(req.strategy)
+        strategy = req.strategy
+        oid = req.id
+        ids = self._ids.get(strategy)
         if ids is None:
-            ids = self._ids[req.strategy] = {}
-        if req.id in ids or self._retired.get(req.strategy, req.id) is not None:
-            return RequestError(
-                ErrorCode.DUPLICATE_ID, f"id {req.id!r} was already used today", req.id
-            )
+            ids = self._ids[strategy] = {}
         sess = self._default if session is None else self._sessions.get(session)
+        # The strategy's id map is as large as its working orders: look the id up and
+        # claim it in one probe, and give it back on the rare refusals below.
+        order = Order(req, "" if sess is None else sess.name, "")
+        if ids.setdefault(oid, order) is not order:
+            return RequestError(ErrorCode.DUPLICATE_ID, f"id {oid!r} was already used today",
+                                oid)
+        if self._retired.get(strategy, oid) is not None:
+            del ids[oid]
+            return RequestError(ErrorCode.DUPLICATE_ID, f"id {oid!r} was already used today",
+                                oid)
         if sess is None:
-            return RequestError(ErrorCode.BAD_VALUE, f"no FIX session {session!r}", req.id)
+            del ids[oid]
+            return RequestError(ErrorCode.BAD_VALUE, f"no FIX session {session!r}", oid)
         try:
             cl = sess.ids.next(now)
             sess.intents.write(encode_new(now, cl, req))
         except (IntentLogError, ClOrdIdError) as exc:
-            log.error("order %s/%s refused: %s", req.strategy, req.id, exc)
-            return RequestError(ErrorCode.ENGINE_UNAVAILABLE, str(exc), req.id)
-        order = Order(req, sess.name, cl)
-        ids[req.id] = order
+            del ids[oid]
+            log.error("order %s/%s refused: %s", strategy, oid, exc)
+            return RequestError(ErrorCode.ENGINE_UNAVAILABLE, str(exc), oid)
+        order.cl_ord_id = cl
         self._by_cl[cl] = order
         self._open.add(order)
         return order
