@@ -635,20 +635,28 @@ class Router:
                     self.flow.reports(link.flow, message, routed)
 
     def _route(self, routed: list[tuple[str, Event]]) -> None:
+        """Deliver the events of one report (`book.on_execution_report` or
+        `on_cancel_reject`), after the risk gate has seen the order they concern."""
         book = self.book
         gate = self.gate
         deliver = self.outlet.deliver
         now = self._monotonic()
+        reported = book.reported
         for strategy, event in routed:
             if type(event) is Execution:
-                order = book.order(strategy, event.id)
-                if order is not None:
-                    gate.on_report(order, now, event.exec_type)
+                order_id: str | None = event.id
             else:
                 order_id = getattr(event, "id", None)
+            # The order the book just found is the one a strategy's id names (what
+            # `book.order` answers) when id and strategy agree: no second look-up.
+            if (reported is not None and reported.id == order_id
+                    and reported.strategy == strategy):
+                order: Order | None = reported
+            else:
                 order = book.order(strategy, order_id) if order_id else None
-                if order is not None:
-                    gate.on_report(order, now, None)
+            if order is not None:
+                gate.on_report(order, now,
+                               event.exec_type if type(event) is Execution else None)
             if strategy == ORPHAN:
                 self.stats.orphan_events += 1
                 log.info("event for an order without owner dropped: %r", event)

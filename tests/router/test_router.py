@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ from fixrouter.events import (
     RequestError,
     SessionChanged,
 )
-from fixrouter.oms import MemoryIntentLog, OrderBook
+from fixrouter.oms import ORPHAN, MemoryIntentLog, Order, OrderBook
 from fixrouter.oms.intents import encode_new
 from fixrouter.requests import (
     CancelOrder,
@@ -348,3 +349,45 @@ def test_a_gtc_order_from_an_earlier_period_is_relearned_for_its_strategy(
     assert [o.id for o in stack.router.orders(OrdersQuery("alpha"))] == ["gtc-1"]
     stack.router.handle(CancelOrder("alpha", "gtc-1"))  # and it can be cancelled
     assert stack.port.sent[-1].msg_type == b"F" and stack.port.sent[-1].get(41) == b"231113A-1"
+
+
+class RecordingGate:
+    """The pass-through gate, recording the order and kind each report showed it."""
+
+    def __init__(self) -> None:
+        self._inner = PassThroughGate()
+        self.reports: list[tuple[Order, ExecKind | None]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def on_report(self, order: Order, now: float, exec_type: ExecKind | None) -> None:
+        self.reports.append((order, exec_type))
+
+
+def test_the_gate_sees_each_report_on_the_order_the_strategys_id_names(broker: Broker) -> None:
+    gate = RecordingGate()
+    stack = Stack(gate)  # type: ignore[arg-type]
+    stack.new("o1", strategy="alpha")
+    stack.new("o1", strategy="beta", symbol="MSFT")
+    alpha_d, beta_d = stack.port.sent
+    alpha, beta = stack.book.order("alpha", "o1"), stack.book.order("beta", "o1")
+    assert alpha is not None and beta is not None
+    stack.router.on_deliver("s1", broker.report(beta_d, "0", "0", order_id="OID2"))
+    stack.router.on_deliver("s1", broker.report(alpha_d, "0", "0"))
+    assert gate.reports == [(beta, ExecKind.NEW), (alpha, ExecKind.NEW)]
+    stack.router.handle(ReplaceOrder("alpha", "o1", "o2", price=Decimal("191")))
+    stack.router.on_deliver("s1", broker.report(stack.port.sent[-1], "5", "0"))
+    assert gate.reports[-1] == (alpha, ExecKind.REPLACED) and alpha.id == "o2"
+    assert stack.book.order("alpha", "o2") is alpha
+    stack.router.handle(CancelOrder("alpha", "o2"))
+    stack.router.on_deliver("s1", broker.cancel_reject(stack.port.sent[-1]))
+    assert gate.reports[-1] == (alpha, None)
+    stack.router.on_deliver("s1", broker.unsolicited("8", [
+        (37, "IB-OWN"), (17, "X1"), (20, "0"), (150, "0"), (39, "0"), (55, "IBM"), (54, "1"),
+        (38, "5"), (32, "0"), (31, "0"), (14, "0"), (151, "5"), (6, "0"),
+    ]))
+    orphan, kind = gate.reports[-1]
+    assert kind is ExecKind.NEW and orphan.strategy == ORPHAN and orphan.req.symbol == "IBM"
+    assert stack.book.order(ORPHAN, orphan.id) is orphan
+    assert len(gate.reports) == 5

@@ -203,6 +203,10 @@ class OrderBook:
         self._last_px: dict[str, Decimal] = {}  # instrument -> avg px of its last retired
         self._history_end: int | None = None  # set by a replay: where a read-back stops
         self.counters = AnomalyCounter()
+        self.reported: Order | None = None
+        """The order the latest `on_execution_report` or `on_cancel_reject` found (None if
+        it found none): the one its events concern, which the router would otherwise
+        look up by id again (a cache miss in a large map) for the risk gate."""
 
     # -- sessions and readiness ------------------------------------------------------------
 
@@ -692,8 +696,9 @@ class OrderBook:
             order = self._read_back(msg, session)
             if order is None:
                 order = self._adopt(msg, session)
-                if order is None:
-                    return []
+        self.reported = order
+        if order is None:
+            return []
         # The keys applied: one (bytes), a few (a tuple), many (a set); no container
         # for most orders, so nothing more for the garbage collector to track.
         seen = order.seen
@@ -777,6 +782,7 @@ class OrderBook:
         order = self._by_cl.get(cl)
         if order is None and cl:
             order = self._read_back(msg, session)
+        self.reported = order
         text_b = msg.get(58)
         if text_b:
             reason = text_b.decode("latin-1")
