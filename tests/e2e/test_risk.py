@@ -466,6 +466,8 @@ def test_too_many_denials_engage_the_strategys_switch_and_cancel_its_orders(
     assert figures(event) == ("KILL_SWITCH", None, "strategy runaway")
     assert "4 risk denials within 10 s" in event.reason
     only_sentinel_after(wire, calm, "k2")  # other strategies trade on
+    # The simulator fills the sentinel; until its fill is back, k2 is still working.
+    assert calm.done("k2").status is OrderStatus.FILLED
     assert [o.id for o in calm.client.orders()] == ["k1"]
     switches = json.loads(admin(stack, "status", "--json"))["kill_switches"]
     assert [(k["scope"], k["name"], k["automatic"]) for k in switches] == [
