@@ -9,7 +9,9 @@ binary floats misprice. Enum values are the upstream protocol's spellings
 The three order requests are `NamedTuple`s rather than frozen dataclasses: they are just
 as immutable and typed, but one is built for every order on the hot path, and a frozen
 dataclass's `__init__` (one `object.__setattr__` per field) costs 2.3 µs for `NewOrder`
-against 0.8 µs for the tuple, measured here.
+against 0.8 µs for the tuple, measured here. The tuple's own `__new__` is still interpreted
+Python (the `namedtuple` factory writes it), so the gateway builds each `NewOrder` with
+`new_order`, which is compiled and fills the same tuple type directly.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 
 class Side(enum.StrEnum):
@@ -115,6 +117,47 @@ class NewOrder(NamedTuple):
     force_only_rth: bool = False  # IB ForceOnlyRTH(6205)
     what_if: bool = False  # IB WhatIf(6091): margin check, not placed
     received_ns: int = 0  # monotonic ns when the gateway read the line (tick-to-wire)
+
+
+# Module constants, which compiled code reads directly rather than by name from the module.
+_NEW_ORDER: Final = NewOrder
+_tuple_new: Final = tuple.__new__
+
+
+def new_order(
+    strategy: str,
+    id: str,
+    symbol: str,
+    side: Side,
+    qty: Decimal,
+    type: OrderType,
+    tif: TimeInForce,
+    price: Decimal | None,
+    stop_price: Decimal | None,
+    account: str | None,
+    sec_type: SecurityType,
+    currency: str,
+    exchange: str,
+    expire_time: str | None,
+    expire_date: str | None,
+    derivative: Derivative | None,
+    capacity: Capacity | None,
+    open_close: OpenClose | None,
+    force_only_rth: bool,
+    what_if: bool,
+    received_ns: int,
+) -> NewOrder:
+    """`NewOrder(...)` with every field given, in field order: the same value and type.
+
+    `NewOrder.__new__` is interpreted and takes keywords and defaults; `tuple.__new__`
+    straight from compiled code fills the same type for about a third of the cost. Every
+    field must be passed because nothing here supplies defaults.
+    """
+    return _tuple_new(_NEW_ORDER, (
+        strategy, id, symbol, side, qty, type, tif, price, stop_price, account, sec_type,
+        currency, exchange, expire_time, expire_date, derivative, capacity, open_close,
+        force_only_rth, what_if, received_ns,
+    ))  # fmt: skip
 
 
 class CancelOrder(NamedTuple):
