@@ -22,14 +22,17 @@ keys (UNKNOWN_FIELD), then each field in a fixed order (MISSING_FIELD / BAD_VALU
 rules that tie fields together (price vs type, GTD expiry, contract details vs sec_type).
 `spec/upstream-protocol.md` is the normative statement of every rule here.
 
-The parser is pure: no I/O, no clock, no state between lines. The clock is read by the
-caller (once per socket read) and passed in as `received_ns`.
+The parser is pure: no I/O, no clock, and no state between lines that could change a
+result (all it keeps are bounded memos of the prices, symbols and accounts it has already
+checked). The clock is read by the caller (once per socket read) and passed in as
+`received_ns`.
 
-Speed: a typical `new` line costs one `orjson.loads`, one subset test of its keys against
-the common keys (the rare keys are only looked at when present), dict look-ups for the
-enums and a regex match per decimal string. Errors are raised as `_Bad` inside and turned
-into `RequestError` at the top: exceptions cost nothing until raised, and keep each field
-check a one-liner.
+Speed: a typical `new` line costs one `orjson.loads`, one pass over its keys that picks out
+the common fields (the rare keys are only looked at when one is present), dict look-ups
+for the enums, a memo probe per price string (a regex match and a Decimal parse when it is
+new), and a compiled `requests.new_order` for the result. Errors are raised as `_Bad`
+inside and turned into `RequestError` at the top: exceptions cost nothing until raised, and
+keep each field check a one-liner.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ from fixrouter.requests import (
     Side,
     StatusQuery,
     TimeInForce,
+    new_order,
 )
 
 from .config import CLIENT_NAME_RE, MAX_TOKEN_LEN
@@ -131,6 +135,11 @@ _TYPE_RULES: dict[str, tuple[OrderType, bool, bool]] = {
               t in (OrderType.STOP, OrderType.STOP_LIMIT))
     for t in OrderType
 }  # fmt: skip
+# Enum members as module constants: compiled code reads these directly, where
+# `TimeInForce.GTD` would be an attribute look-up on the class every time.
+_STK: Final = SecurityType.STK
+_DAY: Final = TimeInForce.DAY
+_GTD: Final = TimeInForce.GTD
 _OPTIONS: Final = frozenset({"OPT", "FOP"})
 _HAS_STRIKE: Final = frozenset({"OPT", "FOP", "WAR"})
 _HAS_MATURITY: Final = frozenset({"OPT", "FOP", "FUT", "WAR"})
@@ -167,6 +176,17 @@ _UTC_TIMESTAMP_RE: Final = re.compile(
 )
 # Whole quantities up to this are served from a table: Decimal(int) costs ~100 ns.
 _SMALL_QTY: Final = tuple(Decimal(i) for i in range(10_001))
+# Price strings that passed `_price`, with their Decimal. Strategies send the same few
+# prices over and over; a hit is one dict probe instead of a regex match and a Decimal
+# parse. A Decimal is immutable, so sharing one between orders is safe. The memo never
+# changes a result, and is emptied when full, so distinct prices cost memory only up to
+# MEMO_LIMIT entries (as do the memos below).
+MEMO_LIMIT: Final = 4096
+_PRICES: Final[dict[str, Decimal]] = {}
+# Symbols and accounts that passed their check, for the same reason: a few recur on every
+# line, and a set probe costs a fifth of the three string scans of the check.
+_SYMBOLS: Final[set[str]] = set()
+_ACCOUNTS: Final[set[str]] = set()
 
 
 def _show(value: object) -> str:
@@ -262,10 +282,17 @@ def _decimal_text(value: object, name: str) -> str:
 
 def _price(value: object, name: str) -> Decimal:
     """A positive price with at most 8 decimals and 12 integer digits."""
-    if type(value) is str and _PLAIN_PRICE(value) is not None:
-        price = Decimal(value)
-        if price:
+    if type(value) is str:
+        price = _PRICES.get(value)
+        if price is not None:
             return price
+        if _PLAIN_PRICE(value) is not None:
+            price = Decimal(value)
+            if price:
+                if len(_PRICES) >= MEMO_LIMIT:
+                    _PRICES.clear()
+                _PRICES[value] = price
+                return price
     return _price_slow(value, name)
 
 
@@ -326,6 +353,14 @@ def _qty_slow(value: object, name: str, fractional: bool, sec_type: str | None) 
     if not qty:
         raise _bad(name, "must be positive, got 0")
     return qty
+
+
+def _remember(memo: set[str], checked: str) -> str:
+    """Add a value that passed its check to `memo`, emptied first when full."""
+    if len(memo) >= MEMO_LIMIT:
+        memo.clear()
+    memo.add(checked)
+    return checked
 
 
 def _multiplier(value: object) -> Decimal:
@@ -402,10 +437,11 @@ def _usable_id(obj: dict[str, Any]) -> str | None:
 class LineParser:
     """Parses request lines. One per gateway; holds only settings, no per-line state."""
 
-    __slots__ = ("_fractional", "_ops")
+    __slots__ = ("_fractional", "_ops", "_stk_fractional")
 
     def __init__(self, fractional_qty: frozenset[SecurityType] = frozenset()) -> None:
         self._fractional = frozenset(t.value for t in fractional_qty)
+        self._stk_fractional = "STK" in self._fractional  # the default sec_type's answer
         self._ops: dict[str, Callable[[dict[str, Any], str, int], Parsed]] = {
             "new": self._new,
             "cancel": _cancel,
@@ -436,6 +472,8 @@ class LineParser:
         op = obj.get("op")
         try:
             if type(op) is str:
+                if op == "new" and strategy is not None:  # the hot path: a direct call
+                    return self._new(obj, strategy, received_ns), req
                 handler = self._ops.get(op)
                 if handler is not None:
                     if strategy is None:
@@ -467,37 +505,87 @@ class LineParser:
             return RequestError(e.code, e.reason, _usable_id(obj)), req
 
     def _new(self, obj: dict[str, Any], strategy: str, received_ns: int) -> NewOrder:
-        rare = not obj.keys() <= _NEW_COMMON
+        # One pass over the line's keys picks out the common fields and notices any other
+        # key, instead of a subset test of the keys plus a `get` per field: a key compares
+        # against a literal by length and memcmp, cheaper than a set probe or a dict probe.
+        # A JSON null reads as None here, as it does from `get`.
+        order_id: object = None
+        symbol_value: object = None
+        side_value: object = None
+        qty_value: object = None
+        type_value: object = None
+        tif_value: object = None
+        price_value: object = None
+        stop_value: object = None
+        account_value: object = None
+        sec_text: Any = None
+        currency_value: object = None
+        exchange_value: object = None
+        rare = False
+        for key, value in obj.items():
+            if key == "id":
+                order_id = value
+            elif key == "symbol":
+                symbol_value = value
+            elif key == "side":
+                side_value = value
+            elif key == "qty":
+                qty_value = value
+            elif key == "type":
+                type_value = value
+            elif key == "price":
+                price_value = value
+            elif key == "op":
+                pass
+            elif key == "tif":
+                tif_value = value
+            elif key == "account":
+                account_value = value
+            elif key == "stop_price":
+                stop_value = value
+            elif key == "sec_type":
+                sec_text = value
+            elif key == "currency":
+                currency_value = value
+            elif key == "exchange":
+                exchange_value = value
+            elif key != "req":
+                rare = True
         if rare:
             _check_keys(obj, _NEW_ALL, "new")
-        get = obj.get
-        order_id = _word(get("id"), "id", MAX_ID_LEN)
-        symbol = _phrase(get("symbol"), "symbol", MAX_SYMBOL_LEN)
-        side = _choice(_SIDES, get("side"), "side")
-        sec_text = get("sec_type")
+        order_id = _word(order_id, "id", MAX_ID_LEN)
+        if type(symbol_value) is str and symbol_value in _SYMBOLS:
+            symbol: str = symbol_value
+        else:
+            symbol = _remember(_SYMBOLS, _phrase(symbol_value, "symbol", MAX_SYMBOL_LEN))
+        side = _choice(_SIDES, side_value, "side")
         if sec_text is None:
-            sec_type = SecurityType.STK
+            sec_type = _STK
             sec_text = "STK"
+            fractional = self._stk_fractional
         else:
             sec_type = _choice(_SEC_TYPES, sec_text, "sec_type")
-        qty = _qty(get("qty"), "qty", sec_text in self._fractional, sec_text)
-        value = get("type")
+            fractional = sec_text in self._fractional
+        qty = _qty(qty_value, "qty", fractional, sec_text)
         try:
-            order_type, needs_price, needs_stop = _TYPE_RULES[value]  # type: ignore[index]
+            order_type, needs_price, needs_stop = _TYPE_RULES[type_value]  # type: ignore[index]
         except (KeyError, TypeError):
-            raise _choice_error(_TYPES, value, "type") from None
-        value = get("tif")
-        tif = TimeInForce.DAY if value is None else _choice(_TIFS, value, "tif")
-        value = get("price")
-        price = None if value is None else _price(value, "price")
-        value = get("stop_price")
-        stop_price = None if value is None else _price(value, "stop_price")
-        value = get("account")
-        account = None if value is None else _word(value, "account", MAX_ACCOUNT_LEN)
-        value = get("currency")
-        currency = "USD" if value is None else _currency(value)
-        value = get("exchange")
-        exchange = "SMART" if value is None else _word(value, "exchange", MAX_EXCHANGE_LEN)
+            raise _choice_error(_TYPES, type_value, "type") from None
+        tif = _DAY if tif_value is None else _choice(_TIFS, tif_value, "tif")
+        price = None if price_value is None else _price(price_value, "price")
+        stop_price = None if stop_value is None else _price(stop_value, "stop_price")
+        if account_value is None:
+            account = None
+        elif type(account_value) is str and account_value in _ACCOUNTS:
+            account = account_value
+        else:
+            account = _remember(_ACCOUNTS, _word(account_value, "account", MAX_ACCOUNT_LEN))
+        currency = "USD" if currency_value is None else _currency(currency_value)
+        exchange = (
+            "SMART"
+            if exchange_value is None
+            else _word(exchange_value, "exchange", MAX_EXCHANGE_LEN)
+        )
 
         if needs_price:
             if price is None:
@@ -513,13 +601,14 @@ class LineParser:
         if not rare:
             # The common case: none of the rare fields is present, so only their absence
             # needs checking.
-            if tif is TimeInForce.GTD:
+            if tif is _GTD:
                 raise _missing("expire_time", "a gtd order needs expire_time or expire_date")
             if sec_text in _NEEDS_MATURITY:
                 raise _missing("maturity", f"required for sec_type {sec_text}")
-            return NewOrder(
+            return new_order(
                 strategy, order_id, symbol, side, qty, order_type, tif, price, stop_price,
-                account, sec_type, currency, exchange, received_ns=received_ns,
+                account, sec_type, currency, exchange, None, None, None, None, None, False,
+                False, received_ns,
             )  # fmt: skip
         return _new_rare(
             obj, strategy, received_ns, order_id, symbol, side, qty, order_type, tif, price,
@@ -550,7 +639,7 @@ def _new_rare(
     expire_time = None if value is None else _expire_time(value)
     value = get("expire_date")
     expire_date = None if value is None else _expire_date(value)
-    if tif is TimeInForce.GTD:
+    if tif is _GTD:
         if expire_time is None and expire_date is None:
             raise _missing("expire_time", "a gtd order needs expire_time or expire_date")
         if expire_time is not None and expire_date is not None:
@@ -617,7 +706,7 @@ def _new_rare(
     force_only_rth = False if value is None else _flag(value, "force_only_rth")
     value = get("what_if")
     what_if = False if value is None else _flag(value, "what_if")
-    return NewOrder(
+    return new_order(
         strategy, order_id, symbol, side, qty, order_type, tif, price, stop_price, account,
         sec_type, currency, exchange, expire_time, expire_date, derivative, capacity,
         open_close, force_only_rth, what_if, received_ns,
@@ -658,7 +747,7 @@ def _replace(obj: dict[str, Any], strategy: str, received_ns: int) -> ReplaceOrd
     stop_price = None if value is None else _price(value, "stop_price")
     value = get("tif")
     tif = None if value is None else _choice(_TIFS, value, "tif")
-    if tif is TimeInForce.GTD:
+    if tif is _GTD:
         raise _bad("tif", "cannot change to gtd in a replace (it carries no expiry)")
     if qty is None and price is None and stop_price is None and tif is None:
         raise _missing("qty", "a replace must change qty, price, stop_price or tif")
