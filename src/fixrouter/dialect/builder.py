@@ -32,13 +32,24 @@ which contract (LocalSymbol(6035), or maturity and, for options, strike and put/
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Final
 
 from fixrouter.codec import BodyTemplate
 from fixrouter.dictionary import CompiledValidator
 from fixrouter.errors import ConfigError, LocalProtocolError
-from fixrouter.requests import Derivative, NewOrder, ReplaceOrder, SecurityType, TimeInForce
+from fixrouter.requests import (
+    Capacity,
+    Derivative,
+    NewOrder,
+    OpenClose,
+    OrderType,
+    ReplaceOrder,
+    SecurityType,
+    Side,
+    TimeInForce,
+)
 
 from . import tables as t
 from .settings import DialectSettings
@@ -263,7 +274,14 @@ class Dialect:
             values: list[bytes] = [cl_ord_id.encode("ascii")]
         else:
             values = [id_bytes("ClOrdID(11)", cl_ord_id, self._max_id)]
-        shape = self._order_terms(values, order, transact_time)
+        # `order` is statically a NewOrder, so each field read below is a tuple item read;
+        # through the `Terms` protocol each would be a generic attribute look-up.
+        shape = self._order_terms(
+            values, order.account, order.symbol, order.sec_type, order.side, order.qty,
+            order.type, order.price, order.stop_price, order.tif, order.expire_time,
+            order.expire_date, order.exchange, order.currency, order.derivative,
+            order.capacity, order.open_close, order.force_only_rth, transact_time,
+        )  # fmt: skip
         if order.what_if:
             values.append(_WHAT_IF_ON)
             shape |= _WHAT_IF
@@ -335,7 +353,12 @@ class Dialect:
             values.append(id_bytes("OrderID(37)", order_id, limit))
             shape = _ORDER_ID
         values.append(id_bytes("ClOrdID(11)", cl_ord_id, limit))
-        shape |= self._order_terms(values, ReplacedTerms(original, change), transact_time)
+        m = ReplacedTerms(original, change)
+        shape |= self._order_terms(
+            values, m.account, m.symbol, m.sec_type, m.side, m.qty, m.type, m.price,
+            m.stop_price, m.tif, m.expire_time, m.expire_date, m.exchange, m.currency,
+            m.derivative, m.capacity, m.open_close, m.force_only_rth, transact_time,
+        )  # fmt: skip
         return self._render(b"G", shape, values)
 
     def status_body(
@@ -384,76 +407,99 @@ class Dialect:
 
     # The parts.
 
-    def _order_terms(self, values: list[bytes], terms: Terms, transact_time: bytes) -> int:
-        """Append the order terms D and G share, from Account(1) on; return their shape."""
+    def _order_terms(
+        self,
+        values: list[bytes],
+        account: str | None,
+        symbol: str,
+        sec_type: SecurityType,
+        side: Side,
+        qty: Decimal,
+        order_type: OrderType,
+        price: Decimal | None,
+        stop: Decimal | None,
+        tif: TimeInForce,
+        expire_time: str | None,
+        expire_date: str | None,
+        exchange: str,
+        currency: str,
+        derivative: Derivative | None,
+        capacity: Capacity | None,
+        open_close: OpenClose | None,
+        force_only_rth: bool,
+        transact_time: bytes,
+    ) -> int:
+        """Append the order terms D and G share, from Account(1) on; return their shape.
+
+        The terms come as arguments, each read once by the caller from its own type (a
+        `NewOrder` or a `ReplacedTerms`), so none is looked up by name here.
+        """
         shape = 0
-        account = terms.account or self._default_account
+        account = account or self._default_account
         if account:
             values.append(self._account.cache.get(account) or self._account.admit(account))
             shape = _ACCOUNT
         values.append(self._handl_inst)
-        symbol = terms.symbol
         values.append(self._symbol.cache.get(symbol) or self._symbol.admit(symbol))
-        sec_type = terms.sec_type
         values.append(_SEC_TYPES[sec_type])
-        values.append(_SIDES[terms.side])
-        values.append(qty_bytes("OrderQty(38)", terms.qty))
-        rule = _ORD_TYPES[terms.type]
+        values.append(_SIDES[side])
+        values.append(qty_bytes("OrderQty(38)", qty))
+        rule = _ORD_TYPES[order_type]
         values.append(rule.wire)
-        price = terms.price
         if price is not None:
             if not rule.price:
                 raise LocalProtocolError(
-                    f"Price(44)={price} is not allowed on a {terms.type.value} order"
+                    f"Price(44)={price} is not allowed on a {order_type.value} order"
                 )
             values.append(price_bytes("Price(44)", price))
             shape |= _PRICE
         elif rule.price:
-            raise LocalProtocolError(f"a {terms.type.value} order needs Price(44)")
-        stop = terms.stop_price
+            raise LocalProtocolError(f"a {order_type.value} order needs Price(44)")
         if stop is not None:
             if not rule.stop:
                 raise LocalProtocolError(
-                    f"StopPx(99)={stop} is not allowed on a {terms.type.value} order"
+                    f"StopPx(99)={stop} is not allowed on a {order_type.value} order"
                 )
             values.append(price_bytes("StopPx(99)", stop))
             shape |= _STOP
         elif rule.stop:
-            raise LocalProtocolError(f"a {terms.type.value} order needs StopPx(99)")
-        tif = terms.tif
+            raise LocalProtocolError(f"a {order_type.value} order needs StopPx(99)")
         values.append(_TIFS[tif])
-        if tif is _GTD or terms.expire_time is not None or terms.expire_date is not None:
-            shape |= self._expiry(values, terms)
+        if tif is _GTD or expire_time is not None or expire_date is not None:
+            shape |= self._expiry(values, tif, expire_time, expire_date)
         if self._send_transact_time:
             values.append(self._transact_time.check(transact_time))
             shape |= _TRANSACT
-        exchange = terms.exchange or self._default_exchange
+        exchange = exchange or self._default_exchange
         values.append(self._exchange.cache.get(exchange) or self._exchange.admit(exchange))
-        currency = terms.currency or self._default_currency
+        currency = currency or self._default_currency
         values.append(self._currency.cache.get(currency) or self._currency.admit(currency))
-        derivative = terms.derivative
         if derivative is not None or sec_type in _CONTRACT_TYPES:
             shape |= self._contract(values, sec_type, derivative, True)
-        capacity = terms.capacity or self._default_capacity
+        capacity = capacity or self._default_capacity
         if capacity is not None:
             values.append(_CAPACITIES[capacity])
             shape |= _CAPACITY
-        open_close = terms.open_close
         if open_close is not None:
             values.append(_OPEN_CLOSES[open_close])
             shape |= _OPEN_CLOSE
-        if terms.force_only_rth:
+        if force_only_rth:
             values.append(_RTH_ON)
             shape |= _RTH
         return shape
 
-    def _expiry(self, values: list[bytes], terms: Terms) -> int:
+    def _expiry(
+        self,
+        values: list[bytes],
+        tif: TimeInForce,
+        expire_time: str | None,
+        expire_date: str | None,
+    ) -> int:
         """ExpireTime(126) or ExpireDate(432): exactly one with GTD, neither without."""
-        expire_time, expire_date = terms.expire_time, terms.expire_date
-        if terms.tif is not _GTD:
+        if tif is not _GTD:
             raise LocalProtocolError(
                 f"ExpireTime(126)/ExpireDate(432) are only allowed with GTD, "
-                f"not with {terms.tif.value.upper()}"
+                f"not with {tif.value.upper()}"
             )
         if expire_time is not None and expire_date is not None:
             raise LocalProtocolError("GTD takes ExpireTime(126) or ExpireDate(432), not both")
