@@ -146,6 +146,8 @@ _HAS_MATURITY: Final = frozenset({"OPT", "FOP", "FUT", "WAR"})
 _NEEDS_MATURITY: Final = frozenset({"OPT", "FOP", "FUT"})
 
 _ENVELOPE: Final = frozenset({"op", "req"})
+# `LineParser._new` picks these keys out one by one; keep the two in step (a key missing
+# there would send its lines down the rare path, which test_parse_equivalence catches).
 _NEW_COMMON: Final = _ENVELOPE | {
     "id", "symbol", "side", "qty", "type", "tif", "price", "stop_price", "account",
     "sec_type", "currency", "exchange",
