@@ -11,13 +11,7 @@ that vary. They come in three kinds:
   cheaper than `format(value, "f")`. A finite Decimal's `str()` is plain `[-]digits[.digits]`
   unless it switches to exponent notation, so the fast path accepts the result when it is
   digits with at most one point, and anything else (exponent, sign, NaN, infinity) takes
-  `plain_decimal`, which renders it without exponent or refuses it. The same `Decimal`
-  objects come back order after order (the gateway serves whole quantities from a table
-  and remembers the prices it parsed), so the bytes of each number that passed are kept by
-  the *object's identity*: the memo holds the object, so its `id` cannot be reused while
-  the entry lives, and a hit is one int-keyed dict probe. Keying by the number itself would
-  be wrong (`Decimal("1.5") == Decimal("1.50")`, spelled differently), and would hash each
-  fresh Decimal (about 400 ns, five times the `str()` it saves).
+  `plain_decimal`, which renders it without exponent or refuses it.
 * **Strings** (symbol, account, exchange, currency, maturity, ...) repeat heavily from
   order to order, so each is checked once and remembered: a `FieldRule` keeps a cache from
   the `str` to its wire bytes, and a hit (one dict look-up) is proof the value passed. A
@@ -142,41 +136,20 @@ def plain_decimal(label: str, value: Decimal, *, positive: bool = False) -> byte
     return format(value, "f").encode("ascii")
 
 
-# id(number) -> (number, its wire bytes), for the numbers that passed the fast checks of
-# `qty_bytes` and `price_bytes` (one memo each: the checks differ).
-_QTY_WIRE: Final[dict[int, tuple[object, bytes]]] = {}
-_PRICE_WIRE: Final[dict[int, tuple[object, bytes]]] = {}
-
-
-def _remember(memo: dict[int, tuple[object, bytes]], value: object, raw: bytes) -> None:
-    if len(memo) >= CACHE_LIMIT:
-        memo.clear()
-    memo[id(value)] = (value, raw)
-
-
 def qty_bytes(label: str, value: Decimal) -> bytes:
-    """A positive quantity. Whole quantities, the usual case, cost one `str()`, or one
-    memo probe for a Decimal object seen before."""
-    seen = _QTY_WIRE.get(id(value))
-    if seen is not None and seen[0] is value:
-        return seen[1]
+    """A positive quantity. Whole quantities, the usual case, cost one `str()`."""
     raw = str(value).encode("ascii")
     if raw.isdigit() and raw[0] != 0x30:  # "0" would be a zero quantity
-        _remember(_QTY_WIRE, value, raw)
         return raw
     return plain_decimal(label, value, positive=True)
 
 
 def price_bytes(label: str, value: Decimal) -> bytes:
     """A price; negative prices are legal (spreads, some futures)."""
-    seen = _PRICE_WIRE.get(id(value))
-    if seen is not None and seen[0] is value:
-        return seen[1]
     raw = str(value).encode("ascii")
     # A float's str() would pass the digit test, so its type is checked too: binary
     # floats misprice. (A float quantity always has a point, so never passes `isdigit`.)
     if raw.replace(b".", b"", 1).isdigit() and type(value) is Decimal:
-        _remember(_PRICE_WIRE, value, raw)
         return raw
     return plain_decimal(label, value)
 
