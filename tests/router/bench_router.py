@@ -1,6 +1,6 @@
 """Hot path of one order: `Router.handle(NewOrder)` to its bytes handed to the socket.
 
-Run: `.venv/bin/python tests/router/bench_router.py [--orders N] [--line]`
+Run: `.venv/bin/python tests/router/bench_router.py [--orders N] [--line] [--gap-us N]`
 
 Everything is the production assembly (`RouterService`: risk gate, order book with its
 file intent log, IB dialect, session core, `os`-mode journal, the asyncio adapter) on
@@ -14,14 +14,21 @@ the same with the pass-through gate (the difference is the risk gate's share), w
 `--line` the gateway's own share on top (one JSON line through a connection's
 `data_received` into the router), and with `--stages` each stage the router calls.
 
-Measured 2026-11-24 on the 2-core development machine, 20,000 orders, medians / p99:
+Measured 2026-11-24 22:15 UTC on the 2-core development machine, compiled build (mypyc),
+two runs each, medians / p99:
 
-    handle -> write, risk gate                   15.6-15.9 / 25-28 us
-    handle -> write, pass-through gate            9.2-9.6  / 15-16 us
-    JSON line -> write, risk gate (gateway too)  22.6-22.7 / 55 us
-    stages: risk gate 4.5, dialect 3.0, book prepare_new 2.8 (ClOrdID + intent write),
-    session send_app 5.7 (encode, journal pwrite, socket write); the router's own glue
-    (routing, type dispatch, two clock reads, TransactTime) is the ~1 us left over.
+    20,000 orders back to back:
+    handle -> write, risk gate                    6.6-6.7 / 16-44 us
+    handle -> write, pass-through gate            5.0-5.1 / 9-11 us
+    JSON line -> write, risk gate (gateway too)   8.7     / 16-17 us
+    3,000 orders, --gap-us 1000 (spinning 1 ms between orders, as at 1,000/s):
+    handle -> write, risk gate                   10.3     / 31-39 us
+    handle -> write, pass-through gate            7.6-8.0 / 22-24 us
+    JSON line -> write, risk gate (gateway too)  13.1-13.5 / 40-43 us
+
+The same path costs about half as much again when it runs cold, one order a millisecond.
+`--stages` (interpreted build only) splits handle -> write into risk gate, dialect, book
+prepare_new, session send_app and the router's own glue.
 """
 
 from __future__ import annotations
@@ -173,7 +180,7 @@ class Stages:
 
 
 async def measure(orders: int, pass_through: bool, line: bool, workdir: Path,
-                  stages: Stages | None = None) -> list[float]:
+                  stages: Stages | None = None, gap_ns: int = 0) -> list[float]:
     store = workdir / ("pass" if pass_through else "risk") / ("line" if line else "handle")
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "router.toml"
@@ -225,6 +232,12 @@ async def measure(orders: int, pass_through: bool, line: bool, workdir: Path,
             stamp = fake.stamps[base + i]
             latencies.append((stamp - start) / 1000.0)
             await asyncio.sleep(0)  # the next order arrives in a later loop turn
+            if gap_ns:
+                # Spin like the busy-polling engine between paced orders: the order path
+                # runs cold, as at 1,000 orders/s.
+                until = time.perf_counter_ns() + gap_ns
+                while time.perf_counter_ns() < until:
+                    pass
         assert router.stats.accepted == orders, router.stats.denied
         return latencies
     finally:
@@ -243,6 +256,8 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=20_000)
     parser.add_argument("--line", action="store_true", help="also from a gateway line")
     parser.add_argument("--stages", action="store_true", help="median of each stage")
+    parser.add_argument("--gap-us", type=int, default=0,
+                        help="spin this long between orders (1000: paced at about 1,000/s)")
     args = parser.parse_args()
     if args.stages and "fixrouter.router" in COMPILED_MODULES:
         # The stage timers wrap the router's collaborators in proxies, which a
@@ -256,7 +271,8 @@ def main() -> None:
         if args.line:
             runs.append(("JSON line -> write, risk gate (gateway too)", False, True))
         for name, pass_through, line in runs:
-            samples = uvloop.run(measure(args.orders, pass_through, line, workdir))
+            samples = uvloop.run(measure(args.orders, pass_through, line, workdir,
+                                         gap_ns=args.gap_us * 1000))
             print(summary(name, samples))
         if args.stages:
             stages = Stages()
