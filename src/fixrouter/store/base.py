@@ -11,8 +11,9 @@ One store object belongs to one FIX session (the caller passes a per-session fil
   the store (``iter_outbound``); admin messages may or may not be saved: the session layer
   decides, and a sequence number with no saved message is simply absent (the session
   gap-fills it);
-* the inbound application messages, in arrival order (``iter_inbound``), so the order book
-  can be rebuilt from ExecutionReports after a crash;
+* the inbound application messages and the session Rejects (35=3) received, in arrival
+  order (``iter_inbound``), so the order book can be rebuilt from ExecutionReports and
+  refusals after a crash;
 * the creation time of the current session period, reset by ``reset(now)``.
 
 Saving and advancing are one call, as in quickfixgo's SaveMessageAndIncrNextSenderMsgSeqNum:
