@@ -9,13 +9,11 @@ about a microsecond. A hand-built `%`-format of the same NewOrderSingle is the f
 
 from __future__ import annotations
 
-import argparse
 import gc
-import json
 import sys
 
 import simplefix
-from batched import measure
+from batched import arguments, measure, report
 
 from fixrouter.codec import BodyTemplate, Encoder, FrameDecoder, encode_fields
 
@@ -35,11 +33,7 @@ NOW = 1795000000.123
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=2000)
-    parser.add_argument("--batch", type=int, default=50)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+    args = arguments(__doc__.splitlines()[0]).parse_args()
 
     encoder = Encoder("FIXROUTER", "IB")
     template = BodyTemplate(NOS_TAGS)
@@ -99,13 +93,9 @@ def main() -> int:
         "decode ExecutionReport (simplefix)": measure(simplefix_decode, args.rounds // 4,
                                                       args.batch),
     }
+    report(results, args.json, "operation")
     if args.json:
-        json.dump(results, sys.stdout, indent=2)
-        print()
         return 0
-    print(f"{'operation':44} {'median µs':>10} {'p99 µs':>8}")
-    for name, figures in results.items():
-        print(f"{name:44} {figures['median_us']:10.2f} {figures['p99_us']:8.2f}")
     enc = results["encode NewOrderSingle (fixrouter)"]["median_us"]
     dec = results["decode ExecutionReport (fixrouter)"]["median_us"]
     sf_enc = results["encode NewOrderSingle (simplefix)"]["median_us"]

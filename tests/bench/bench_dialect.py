@@ -11,14 +11,11 @@ on every message.
 
 from __future__ import annotations
 
-import argparse
-import gc
-import json
 import sys
 from collections.abc import Callable
 from decimal import Decimal
 
-from batched import measure
+from batched import arguments, measure_cases, report
 
 from fixrouter.codec import Encoder, Field, render_value
 from fixrouter.dialect import Dialect, DialectSettings, OrderTerms
@@ -56,11 +53,7 @@ CHANGE = ReplaceOrder(strategy="s1", id="o1", new_id="o1b", price=Decimal("190.5
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=2000)
-    parser.add_argument("--batch", type=int, default=50)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+    args = arguments(__doc__.splitlines()[0]).parse_args()
 
     validator = CompiledValidator(load_dictionary())
     dialect = Dialect(DialectSettings(), validator)
@@ -98,18 +91,10 @@ def main() -> int:
             LIMIT, "FR1124A000001", TT),
         "D limit, naive (render_value + validate)": naive,
     }
-    for fn in cases.values():
-        fn()  # proves each shape before timing
-    gc.collect()
-    gc.freeze()
-    results = {name: measure(fn, args.rounds, args.batch) for name, fn in cases.items()}
+    results = measure_cases(cases, args.rounds, args.batch)  # runs each shape first
+    report(results, args.json, "operation")
     if args.json:
-        json.dump(results, sys.stdout, indent=2)
-        print()
         return 0
-    print(f"{'operation':44} {'median µs':>10} {'p99 µs':>8}")
-    for name, figures in results.items():
-        print(f"{name:44} {figures['median_us']:10.2f} {figures['p99_us']:8.2f}")
     nos = results["D limit (plain stock order)"]["median_us"]
     print(f"\ntarget: NOS body incl. checks <= 2 µs ({'met' if nos <= 2 else 'MISSED'})")
     return 0

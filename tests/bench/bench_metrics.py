@@ -22,7 +22,6 @@ Cases:
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import logging
@@ -35,6 +34,7 @@ from decimal import Decimal
 from itertools import count
 from pathlib import Path
 
+from batched import arguments
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 from fixrouter.codec import decode_frame, encode_fields
@@ -88,11 +88,7 @@ class _Counted:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=2000)
-    parser.add_argument("--batch", type=int, default=50)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+    args = arguments(__doc__.splitlines()[0]).parse_args()
     total = args.rounds * args.batch + 10
     # Latencies spread over the ladder as the engine's are (a few µs to a few ms).
     values = [int(2000 * 1.0007 ** (i % 10_000)) for i in range(total)]

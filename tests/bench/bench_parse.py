@@ -10,15 +10,12 @@ recently is measured as well as one that has.
 
 from __future__ import annotations
 
-import argparse
-import gc
-import json
 import sys
 from collections.abc import Callable
 from itertools import cycle
 
 import orjson
-from batched import measure
+from batched import arguments, measure_cases, report
 
 from fixrouter.gateway import GatewayConfig
 from fixrouter.gateway.parse import LineParser
@@ -53,11 +50,7 @@ def distinct_prices(count: int) -> list[bytes]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=2000)
-    parser.add_argument("--batch", type=int, default=50)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+    args = arguments(__doc__.splitlines()[0]).parse_args()
 
     parse = LineParser(GatewayConfig().fractional_qty).parse
     spread = cycle(distinct_prices(50_000))
@@ -75,18 +68,7 @@ def main() -> int:
         "cancel": fixed(CANCEL),
         "new with a bad type (error event)": fixed(BAD_FIELD),
     }
-    for fn in cases.values():
-        fn()
-    gc.collect()
-    gc.freeze()
-    results = {name: measure(fn, args.rounds, args.batch) for name, fn in cases.items()}
-    if args.json:
-        json.dump(results, sys.stdout, indent=2)
-        print()
-        return 0
-    print(f"{'line':44} {'median µs':>10} {'p99 µs':>8}")
-    for name, figures in results.items():
-        print(f"{name:44} {figures['median_us']:10.2f} {figures['p99_us']:8.2f}")
+    report(measure_cases(cases, args.rounds, args.batch), args.json, "line")
     return 0
 
 
