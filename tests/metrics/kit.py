@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import time
 import urllib.request
 from pathlib import Path
 from types import ModuleType
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+
+from fixrouter.client import Accepted, BlockingClient
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -49,3 +52,15 @@ def scrape_url(url: str, timeout: float = 5.0) -> tuple[dict[str, str], Series]:
 
 def value(series: Series, name: str, **labels: str) -> float:
     return series[(name, tuple(sorted(labels.items())))]
+
+
+def wait_accepted(client: BlockingClient, ids: set[str], timeout: float = 10.0) -> None:
+    """Read the client's events until every id in `ids` was accepted (the end-to-end
+    tests scrape only once their orders are in)."""
+    accepted: set[str] = set()
+    deadline = time.monotonic() + timeout
+    while accepted != ids and time.monotonic() < deadline:
+        event = client.next_event(0.5)
+        if isinstance(event, Accepted):
+            accepted.add(event.id)
+    assert accepted == ids

@@ -13,17 +13,16 @@ from __future__ import annotations
 import shutil
 import socket
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from fixrouter.client import Accepted, BlockingClient
+from fixrouter.client import BlockingClient
 from fixrouter.sim.process import free_port
 from integration.harness import RouterProcess, SimHandle, wait_until  # type: ignore[import-not-found]
 
-from .kit import REPO, Series, scrape_url, value
+from .kit import REPO, Series, scrape_url, value, wait_accepted
 
 pytestmark = pytest.mark.integration
 
@@ -97,13 +96,7 @@ fo = ["desk2", "desk1"]
         client = BlockingClient.connect(f"tcp://127.0.0.1:{gateway}", "fo")
         for order_id, qty in (("f1", 5), ("f2", 6)):  # not identical: no duplicate denial
             client.new(order_id, "AAPL", "buy", qty, "limit", price="190")
-        accepted: set[str] = set()
-        deadline = time.monotonic() + 10
-        while accepted != {"f1", "f2"} and time.monotonic() < deadline:
-            event = client.next_event(0.5)
-            if isinstance(event, Accepted):
-                accepted.add(event.id)
-        assert accepted == {"f1", "f2"}
+        wait_accepted(client, {"f1", "f2"})
         engine.wait_log("failing over to desk1", count=2)
 
         series: Series = {}

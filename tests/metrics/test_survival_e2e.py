@@ -19,18 +19,17 @@ from __future__ import annotations
 import shutil
 import socket
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
 
-from fixrouter.client import Accepted, BlockingClient
+from fixrouter.client import BlockingClient
 from fixrouter.sim.process import free_port
 from integration.harness import RouterProcess, SimHandle, wait_until  # type: ignore[import-not-found]
 
-from .kit import REPO, Series, scrape_url, value
+from .kit import REPO, Series, scrape_url, value, wait_accepted
 
 pytestmark = pytest.mark.integration
 
@@ -112,13 +111,7 @@ missing_reference = "warn"
         client = BlockingClient.connect(f"tcp://127.0.0.1:{gateway}", "alpha")
         client.new("rest", "IBM", "buy", 5, "limit", price="150")  # rests at IB
         client.new("news", "NEWS", "buy", 3, "limit", price="100")  # IB sends News
-        accepted: set[str] = set()
-        deadline = time.monotonic() + 10
-        while accepted != {"rest", "news"} and time.monotonic() < deadline:
-            event = client.next_event(0.5)
-            if isinstance(event, Accepted):
-                accepted.add(event.id)
-        assert accepted == {"rest", "news"}
+        wait_accepted(client, {"rest", "news"})
         engine.wait_log("news from IB")
 
         series: Series = {}
