@@ -208,6 +208,22 @@ def test_duplicate_content_within_the_window() -> None:
     assert gate.check_new(order(strategy="s2"), SESSION, T + 0.1) is None  # another strategy
 
 
+def test_each_field_of_the_content_tells_orders_apart() -> None:
+    """Orders that differ in one field of the duplicate check's content are not
+    duplicates of each other, however the content is keyed."""
+    gate = open_gate(loose(duplicate_window_ms=100))
+    gate.set_reference("MSFT", D("100"))
+    variants: list[dict[str, Any]] = [
+        {}, {"qty": 101}, {"qty": "100.5"}, {"price": "100.01"}, {"price": "1E+2"},
+        {"stop": "99"}, {"side": Side.SELL}, {"tif": TimeInForce.IOC}, {"account": "U2"},
+        {"symbol": "MSFT"}, {"strategy": "s2"}, {"exchange": "ISLAND"},
+        {"type": OrderType.MARKET, "price": None},
+    ]
+    for fields in variants:
+        assert gate.check_new(order(**fields), SESSION, T) is None, fields
+    assert code(gate.check_new(order(), SESSION, T + 0.01)) == C.DUPLICATE_ORDER
+
+
 def test_a_denied_order_is_not_remembered_as_seen() -> None:
     gate = open_gate(loose(duplicate_window_ms=100, max_position=150))
     accept(gate, qty=100)
