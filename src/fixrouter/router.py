@@ -394,7 +394,7 @@ class Router:
         except FixRouterError as exc:
             return self._send_failed(order, req.id, exc, now)
         self.stats.accepted += 1
-        self.flow.sent_new(link.flow, order.cl_ord_id, req.received_ns if tick else 0)
+        self.flow.sent_new(link.flow, order, req.received_ns if tick else 0)
         accepted = self.book.sent(order)
         if accepted is not None:
             self.outlet.deliver(req.strategy, accepted)
@@ -632,7 +632,7 @@ class Router:
             if msg_type == b"8":
                 link = self._links.get(session)
                 if link is not None:
-                    self.flow.reports(link.flow, message, routed)
+                    self.flow.reports(link.flow, message, routed, self.book.reported)
 
     def _route(self, routed: list[tuple[str, Event]]) -> None:
         """Deliver the events of one report (`book.on_execution_report` or

@@ -50,6 +50,8 @@ from fixrouter.metrics import (
 )
 from fixrouter.metrics.collector import EngineCollector
 from fixrouter.metrics.probe import EngineProbe
+from fixrouter.oms import Order
+from fixrouter.requests import NewOrder, OrderType, Side
 from fixrouter.session import SessionState
 from fixrouter.store import JournalStore
 from fixrouter.transport import TransportStats
@@ -128,6 +130,9 @@ def main() -> int:
     sflow.line = TransportStats()
     sflow.line.last_read_ns = time.monotonic_ns()
     ids = [f"C{i}" for i in range(total)]
+    req = NewOrder("s1", "o1", "AAPL", Side.BUY, Decimal(100), OrderType.LIMIT,
+                   price=Decimal(190))
+    orders = [Order(req, "default", cl) for cl in ids]
     report = decode_frame(encode_fields([(35, "8"), (49, "IB"), (56, "US"), (34, 5),
                                          (52, "20240101-00:00:00"), (11, "C1"), (150, "2")]))
     fill = Execution("o1", ExecKind.FILL, OrderStatus.FILLED, Decimal(100), Decimal(190),
@@ -135,15 +140,27 @@ def main() -> int:
     routed = [("s1", fill)]
     received = time.monotonic_ns()
 
-    awaiting = sflow.awaiting_ack
+    # An earlier tree kept the send times in a ClOrdID map (`awaiting_ack`) instead of on
+    # the `Order`: time whichever this tree has, so an A/B pair runs the same script.
+    awaiting: dict[str, int] | None = getattr(sflow, "awaiting_ack", None)
+    acked = orders[1]  # the report's ClOrdID, answered already (the usual case)
 
     def per_order() -> None:
         flow.new_order()
-        flow.sent_new(sflow, ids[next(it) % total], received)
+        flow.sent_new(sflow, orders[next(it) % total], received)
+
+    def per_order_map() -> None:
+        assert awaiting is not None
+        flow.new_order()
+        flow.sent_new(sflow, ids[next(it) % total], received)  # type: ignore[arg-type]
         if len(awaiting) > 1000:  # acks keep it this small in the engine; amortised here
             awaiting.clear()
 
     def per_report() -> None:
+        values[next(it) % total]
+        flow.reports(sflow, report, routed, acked)
+
+    def per_report_map() -> None:
         values[next(it) % total]
         flow.reports(sflow, report, routed)
 
@@ -182,8 +199,10 @@ def main() -> int:
         "plain int add on a slotted object": int_add,
         "prometheus Counter.inc, label bound once": prom_inc_bound,
         "prometheus Counter.labels(...).inc()": prom_inc_labels,
-        "OrderFlow per order: new_order + sent_new": per_order,
-        "OrderFlow per report: reports (ack, fill, latency)": per_report,
+        "OrderFlow per order: new_order + sent_new": per_order if awaiting is None
+        else per_order_map,
+        "OrderFlow per report: reports (ack, fill, latency)": per_report if awaiting is None
+        else per_report_map,
         "JournalStore.save_outbound, 160 B, os": append_plain,
         "MeteredJournalStore.save_outbound (timed)": append_timed,
         "FixLog tap (queue one message)": fix_tap,

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from fixrouter.bench.probe import BenchFlow, WireProbe
 from fixrouter.codec import Encoder
 from fixrouter.metrics.flow import OrderFlow
+from fixrouter.oms import Order
+from fixrouter.requests import NewOrder, OrderType, Side
 
 ENCODER = Encoder("FIXROUTER", "IB")
 
@@ -44,7 +48,8 @@ def test_bench_flow_keeps_the_router_counters() -> None:
     session = flow.session("default")
     probe = WireProbe(capacity=4)
     bench = BenchFlow(probe, flow)
-    bench.sent_new(session, "A1", 5)
+    req = NewOrder("s1", "o1", "AAPL", Side.BUY, Decimal(1), OrderType.MARKET)
+    bench.sent_new(session, Order(req, "default", "A1"), 5)
     assert session.accepted == 1
     assert bench.sessions is flow.sessions
     assert probe.n_tick == 1 and probe.ticks[0] == 5

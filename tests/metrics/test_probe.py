@@ -8,6 +8,8 @@ from decimal import Decimal
 from fixrouter.gc_policy import GcStats
 from fixrouter.metrics import JournalMeter, OrderFlow, SessionEventCounter
 from fixrouter.metrics.probe import EngineProbe
+from fixrouter.oms import Order
+from fixrouter.requests import NewOrder, OrderType, Side
 from fixrouter.risk import KillScope
 from fixrouter.risk.killswitch import KillSwitch
 from fixrouter.session import DisconnectReason, EventKind, SessionEvent, SessionState
@@ -75,7 +77,8 @@ def test_reads_every_component() -> None:
     a.transport.stats.disconnects[DisconnectReason.SEQ_TOO_LOW] = 1
     flow = OrderFlow(["a", "b"])
     flow.new_order()
-    flow.sent_new(flow.session("a"), "C1", 0)
+    req = NewOrder("s1", "o1", "AAPL", Side.BUY, Decimal(1), OrderType.MARKET)
+    flow.sent_new(flow.session("a"), Order(req, "a", "C1"), 0)
     events = SessionEventCounter(["a", "b"])
     events("a", SessionEvent(EventKind.LOGGED_ON, ""))
     journal = JournalMeter()

@@ -36,6 +36,7 @@ from collections.abc import Callable
 from typing import Final
 
 from fixrouter.metrics.flow import OrderFlow, SessionFlow
+from fixrouter.oms.order import Order
 
 _NOS: Final = b"\x0135=D\x01"
 # `8=FIX.4.2|9=<1-6 digits>|35=D|`: where MsgType's SOH-delimited field can start and end.
@@ -117,6 +118,6 @@ class BenchFlow(OrderFlow):
         self.exec_to_strategy = like.exec_to_strategy
         self.received = like.received
 
-    def sent_new(self, flow: SessionFlow, cl_ord_id: str, received_ns: int) -> None:
-        OrderFlow.sent_new(self, flow, cl_ord_id, received_ns)
+    def sent_new(self, flow: SessionFlow, order: Order, received_ns: int) -> None:
+        OrderFlow.sent_new(self, flow, order, received_ns)
         self.probe.tick(received_ns)

@@ -11,13 +11,15 @@ What is recorded, and where (the router's wiring):
 
 * `new_order()` for every new-order request the router is handed (before any check), so
   `received = accepted + denied + refused + held` holds at any instant.
-* `sent_new(flow, cl_ord_id, received_ns)` right after the session took a
-  NewOrderSingle (journaled and handed to the socket): the order is counted as accepted
-  on its session, the tick-to-wire latency is observed from the gateway's `received_ns`
-  stamp, and the send time is kept under its ClOrdID for the acknowledgement latency.
-* `reports(flow, message, routed)` for every ExecutionReport after the router delivered
-  its events: each `Execution` event is counted by its `ExecKind`, fills and filled
-  quantity are added up, the first report of a ClOrdID ends its wait for an
+* `sent_new(flow, order, received_ns)` right after the session took a NewOrderSingle
+  (journaled and handed to the socket): the order is counted as accepted on its session,
+  the tick-to-wire latency is observed from the gateway's `received_ns` stamp, and the
+  send time is kept on the order itself (`Order.ack_sent_ns`) for the acknowledgement
+  latency.
+* `reports(flow, message, routed, order)` for every ExecutionReport after the router
+  delivered its events, with the order the book applied it to: each `Execution` event is
+  counted by its `ExecKind`, fills and filled quantity are added up, the first report of
+  the order's first ClOrdID on the session it was sent on ends its wait for an
   acknowledgement (observed only when it is ExecType New), and the report-to-strategy
   latency is observed from the read stamp of the session's transport (`SessionFlow.line`,
   bound at start-up; without one it is not observed).
@@ -29,9 +31,12 @@ which `fixrouter_journal_append_seconds` does not show either (it times the appe
 Orders released later by the throttle have no tick: their wait is the throttle's, not
 the engine's, and would swamp the histogram's meaning; they are not observed.
 
-ClOrdIDs awaiting an acknowledgement are forgotten when their first report arrives. An
-order that never gets one (the line dropped) would stay, so the map is cleared when it
-reaches `MAX_AWAITING_ACK`: an acknowledgement latency is lost then, never memory.
+The send time lives on the `Order`, not in a map keyed by ClOrdID: the router holds the
+order when it sends and the book hands it back with each report, so the wait costs one
+attribute store and one load per order instead of a dict insert, a ClOrdID decode and a
+pop, and an order that never gets an answer holds no memory beyond its own lifetime (no
+bound or clearing is needed). A report the book could only match to a read-back or
+adopted order (a fresh `Order`, never sent by this engine run) observes nothing.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from typing import Final, Protocol
 
 from fixrouter.codec import FixMessage
 from fixrouter.events import Event, ExecKind, Execution
+from fixrouter.oms.order import Order
 
 from .histogram import HistogramSample, LatencyHistogram
 
@@ -54,7 +60,6 @@ _PARTIAL: Final = ExecKind.PARTIAL
 _REJECTED_INDEX: Final = _KIND_INDEX[ExecKind.REJECTED]
 _ER_NEW: Final = b"0"
 _ZERO: Final = Decimal(0)
-MAX_AWAITING_ACK: Final = 100_000
 
 _ns: Final = time.monotonic_ns
 
@@ -69,8 +74,8 @@ class ReadStamp(Protocol):
 class SessionFlow:
     """The per-session part of `OrderFlow`; the router keeps one bound per session."""
 
-    __slots__ = ("accepted", "awaiting_ack", "filled_qty", "fills", "line", "name",
-                 "order_ack", "reports")  # fmt: skip
+    __slots__ = ("accepted", "filled_qty", "fills", "line", "name", "order_ack",
+                 "reports")  # fmt: skip
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -80,8 +85,6 @@ class SessionFlow:
         self.fills = 0
         self.filled_qty = _ZERO
         self.order_ack = LatencyHistogram()
-        self.awaiting_ack: dict[str, int] = {}
-        """ClOrdID -> monotonic ns the NewOrderSingle was handed to the session."""
         self.line: ReadStamp | None = None
         """The session's transport stats, for the read stamp of an inbound report."""
 
@@ -119,27 +122,34 @@ class OrderFlow:
     def new_order(self) -> None:
         self.received += 1
 
-    def sent_new(self, flow: SessionFlow, cl_ord_id: str, received_ns: int) -> None:
+    def sent_new(self, flow: SessionFlow, order: Order, received_ns: int) -> None:
+        """`order` was handed to `flow`'s session under its first ClOrdID."""
         now = _ns()
         flow.accepted += 1
         if received_ns:
             self.tick_to_wire.observe_ns(now - received_ns)
-        awaiting = flow.awaiting_ack
-        if len(awaiting) >= MAX_AWAITING_ACK:
-            awaiting.clear()
-        awaiting[cl_ord_id] = now
+        order.ack_sent_ns = now
 
     def reports(
-        self, flow: SessionFlow, message: FixMessage, routed: Sequence[tuple[str, Event]]
+        self, flow: SessionFlow, message: FixMessage, routed: Sequence[tuple[str, Event]],
+        order: Order | None = None,
     ) -> None:
-        """After the events of ExecutionReport `message` were delivered."""
+        """After the events of ExecutionReport `message`, applied to `order` (None: the
+        book found none), were delivered."""
         now = _ns()
-        if flow.awaiting_ack:
-            cl_ord_id = message.get(11)
-            if cl_ord_id is not None:
-                sent = flow.awaiting_ack.pop(cl_ord_id.decode("ascii", "replace"), 0)
-                if sent and message.get(150) == _ER_NEW:
-                    flow.order_ack.observe_ns(now - sent)
+        if order is not None:
+            sent = order.ack_sent_ns
+            # The wait is for the NewOrderSingle's own ClOrdID on the session it went out
+            # on: a report for a cancel or replace sent before the ack (another ClOrdID),
+            # or one arriving on another session, leaves it waiting.
+            if sent and order.session == flow.name:
+                cl_ord_id = message.get(11)
+                if cl_ord_id is not None and cl_ord_id.decode("ascii", "replace") == (
+                    order.chain[0] if order.chain else order.cl_ord_id
+                ):
+                    order.ack_sent_ns = 0
+                    if message.get(150) == _ER_NEW:
+                        flow.order_ack.observe_ns(now - sent)
         delivered = False
         for strategy, event in routed:
             if type(event) is Execution:

@@ -85,7 +85,7 @@ class Order:
     """The book's record of one order. Read-only outside the order book."""
 
     __slots__ = (
-        "acknowledged", "chain", "cl_ord_id", "cum_qty", "fills", "id", "notional",
+        "ack_sent_ns", "acknowledged", "chain", "cl_ord_id", "cum_qty", "fills", "id", "notional",
         "open_list", "open_next", "open_prev", "order_id", "pending_cancel",
         "pending_replace", "position", "price", "qty", "queued", "recalled", "req", "seen",
         "session", "status", "stop_price", "strategy", "text", "tif",
@@ -106,6 +106,10 @@ class Order:
         self.notional = ZERO  # sum of qty * px over the fills that stand
         self.order_id = ""  # the broker's OrderID(37), once a report told us
         self.acknowledged = False
+        self.ack_sent_ns = 0
+        """Monotonic ns the NewOrderSingle was handed to the session, until the first report
+        of its ClOrdID: kept and cleared by `metrics.flow.OrderFlow` (the only writer), for
+        the acknowledgement latency. 0: not waiting (never sent, or already answered)."""
         self.pending_cancel: CancelIntent | None = None
         self.pending_replace: ReplaceIntent | None = None
         self.position: Position | None = None  # bound at the first fill
