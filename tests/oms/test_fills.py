@@ -186,3 +186,19 @@ def test_unusable_reports_are_counted_not_raised(engine: Engine, broker: Broker)
     assert book.counters[Anomaly.BAD_REPORT] == 3
     assert o.cum_qty == 0
     assert engine.receive(frame("B", [(148, "news")])) == []  # other types are ignored
+
+
+def test_a_partial_fill_event_carries_each_field_by_name(engine: Engine, broker: Broker) -> None:
+    # Every field a different value, so a field put in another's place cannot pass.
+    o = engine.new(new_order(qty=100))
+    engine.receive(broker.report(o, "0", "0", exec_id="A1"))
+    engine.receive(broker.report(o, "1", "1", last_qty=40, last_px="10", exec_id="F1"))
+    ev = execution(engine.receive(broker.report(o, "1", "1", last_qty=20, last_px="13",
+                                                exec_id="F2")))
+    assert ev._asdict() == {
+        "id": o.id, "exec_type": ExecKind.PARTIAL, "status": S.PARTIALLY_FILLED,
+        "last_qty": Decimal(20), "last_px": Decimal(13), "cum_qty": Decimal(60),
+        "leaves_qty": Decimal(40), "avg_px": Decimal(11), "exec_id": "F2",
+        "order_id": o.order_id, "reason": None,
+    }  # fmt: skip
+    assert o.order_id

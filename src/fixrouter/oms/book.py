@@ -995,19 +995,11 @@ class OrderBook:
 
     def _execution(self, order: Order, trigger: Trigger, exec_id: str, last_qty: Decimal,
                    last_px: Decimal, reason: str | None) -> Execution:
-        return Execution(
-            id=order.id,
-            exec_type=TRIGGER_KIND.get(trigger, ExecKind.STATUS),
-            status=order.status,
-            last_qty=last_qty,
-            last_px=last_px,
-            cum_qty=order.cum_qty,
-            leaves_qty=order.leaves_qty,
-            avg_px=order.avg_px,
-            exec_id=exec_id,
-            order_id=order.order_id,
-            reason=reason,
-        )
+        # Positional, in `Execution`'s field order: its `__new__` is a generated Python
+        # function, and binding eleven keywords to it costs ~0.3 µs more per report.
+        return Execution(order.id, TRIGGER_KIND.get(trigger, ExecKind.STATUS), order.status,
+                         last_qty, last_px, order.cum_qty, order.leaves_qty, order.avg_px,
+                         exec_id, order.order_id, reason)
 
     def _bad(self, msg: FixMessage, why: str) -> Routed:
         self.counters.inc(Anomaly.BAD_REPORT)
