@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -283,6 +284,31 @@ def test_intent_log_failure_refuses_the_order() -> None:
     assert error(book.prepare_new(new_order(id="o1"), T0)) is ErrorCode.ENGINE_UNAVAILABLE
     assert not list(book.open_orders())
     log.fail = False
+    assert isinstance(book.prepare_new(new_order(id="o1"), T0), Order)  # id still free
+
+
+def test_an_unforeseen_intent_log_error_gives_the_id_back() -> None:
+    class Broken:
+        """A memory log whose write fails with something other than IntentLogError."""
+
+        def __init__(self) -> None:
+            self.inner = MemoryIntentLog()
+            self.broken = True
+
+        def write(self, line: bytes) -> None:
+            if self.broken:
+                raise RuntimeError("bug")
+            self.inner.write(line)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+    log = Broken()
+    book = ready_book(log)  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError):
+        book.prepare_new(new_order(id="o1"), T0)
+    assert not book.id_used("alpha", "o1") and not list(book.open_orders())
+    log.broken = False
     assert isinstance(book.prepare_new(new_order(id="o1"), T0), Order)  # id still free
 
 

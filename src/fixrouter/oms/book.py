@@ -302,6 +302,11 @@ class OrderBook:
             del ids[oid]
             log.error("order %s/%s refused: %s", strategy, oid, exc)
             return RequestError(ErrorCode.ENGINE_UNAVAILABLE, str(exc), oid)
+        except BaseException:
+            # Anything unforeseen gives the id back too: a claimed id with no order
+            # behind it would refuse the strategy's retry as a duplicate forever.
+            del ids[oid]
+            raise
         order.cl_ord_id = cl
         self._by_cl[cl] = order
         self._open.add(order)
