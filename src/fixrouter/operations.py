@@ -235,7 +235,6 @@ class Operations:
             position_symbols=frozenset(symbols),
             gc=service.engine.gc_policy.stats,
             routing=router.routing_stats,
-            session_refusals=lambda: router.stats.session_refusals,
             anomalies=router.book.counters,
             router_stats=router.stats,
             gateway_counters=service.gateway.stats,

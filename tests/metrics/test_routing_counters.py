@@ -16,6 +16,7 @@ from fixrouter.codec import decode_frame, encode_fields
 from fixrouter.metrics.collector import EngineCollector, EngineSample, SessionSample
 from fixrouter.metrics.probe import EngineProbe
 from fixrouter.requests import CancelOrder
+from fixrouter.router import RouterStats
 from fixrouter.routing.gate import PassThroughGate
 from fixrouter.routing.table import RoutingStats
 from fixrouter.session import EventKind, SessionEvent, SessionState
@@ -64,13 +65,14 @@ def test_the_probe_copies_the_routing_counters() -> None:
     stats.failover("a", "b")
     stats.failover("a", "b")
     stats.cancels_queued = 1
-    refusals = [5]
+    router_stats = RouterStats()
+    router_stats.session_refusals = 5
     probe = EngineProbe({"a": FakeEngineSession(FakeSession()),
                          "b": FakeEngineSession(FakeSession())},
-                        routing=stats, session_refusals=lambda: refusals[0])
+                        routing=stats, router_stats=router_stats)
     sample = probe.sample()
     stats.failover("a", "b")  # after the sample: not in it
-    refusals[0] = 6
+    router_stats.session_refusals = 6
     assert dict(sample.failovers) == {("a", "b"): 2}
     assert (sample.cancels_queued, sample.session_refusals) == (1, 5)
     bare = EngineProbe({"a": FakeEngineSession(FakeSession())}).sample()
@@ -85,7 +87,7 @@ def test_what_a_real_router_did_is_scraped() -> None:
     router = stack.router
     probe = EngineProbe({name: FakeEngineSession(FakeSession()) for name in stack.ports},
                         flow=router.flow, routing=router.routing_stats,
-                        session_refusals=lambda: router.stats.session_refusals)
+                        router_stats=router.stats)
     before = scrape(probe.sample())
     assert value(before, FAILOVERS, from_session="s1", to_session="s2") == 0
 

@@ -134,9 +134,8 @@ class AnomalyCounterView(Protocol):
 
 
 class RouterStatsView(Protocol):
-    """`fixrouter.router.RouterStats`, as read here (its `denied` and
-    `session_refusals` come through their own arguments, its `rejected_requests` through
-    the gateway's `errors`)."""
+    """`fixrouter.router.RouterStats`, as read here (its `denied` comes through its own
+    argument, its `rejected_requests` through the gateway's `errors`)."""
 
     @property
     def send_failed(self) -> int: ...
@@ -155,6 +154,9 @@ class RouterStatsView(Protocol):
 
     @property
     def status_requests(self) -> int: ...
+
+    @property
+    def session_refusals(self) -> int: ...
 
 
 class GatewayCountersView(Protocol):
@@ -210,7 +212,6 @@ class EngineProbe:
         position_symbols: frozenset[str] = frozenset(),
         gc: GcStatsView | None = None,
         routing: RoutingStatsView | None = None,
-        session_refusals: Callable[[], int] | None = None,
         anomalies: AnomalyCounterView | None = None,
         router_stats: RouterStatsView | None = None,
         gateway_counters: GatewayCountersView | None = None,
@@ -228,7 +229,6 @@ class EngineProbe:
         self._symbols = position_symbols
         self._gc = gc
         self._routing = routing
-        self._session_refusals = session_refusals
         self._anomalies = anomalies
         self._router_stats = router_stats
         self._gateway_counters = gateway_counters
@@ -283,8 +283,7 @@ class EngineProbe:
             gc_freezes=self._gc.freezes if self._gc is not None else 0,
             failovers=dict(self._routing.failovers) if self._routing is not None else {},
             cancels_queued=self._routing.cancels_queued if self._routing is not None else 0,
-            session_refusals=(self._session_refusals()
-                              if self._session_refusals is not None else 0),
+            session_refusals=router.session_refusals if router is not None else 0,
             anomalies=({kind.name.lower(): n for kind, n in self._anomalies.snapshot().items()}
                        if self._anomalies is not None else {}),
             request_errors=({code.value: n for code, n in gateway.errors.items()}
