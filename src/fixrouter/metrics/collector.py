@@ -299,11 +299,9 @@ def _flow_families(s: EngineSample) -> Iterator[Metric]:
         fills.add_metric([name], float(flow.fills))
         filled.add_metric([name], flow.filled_qty)
     yield from (accepted, rejected, reports, fills, filled)
-    denied = _counter("fixrouter_orders_denied_total",
-                      "Orders and replaces refused before sending, by denial code", ["code"])
-    for code in _with_extra(DENIAL_CODES, s.denied):
-        denied.add_metric([code], float(s.denied.get(code, 0)))
-    yield denied
+    yield _labelled("fixrouter_orders_denied_total",
+                    "Orders and replaces refused before sending, by denial code",
+                    "code", DENIAL_CODES, s.denied)
     position = _gauge("fixrouter_position",
                       "Net position (configured symbols only)", ["account", "symbol"])
     for account, symbol, qty in s.positions:
@@ -341,11 +339,9 @@ def _latency_families(s: EngineSample) -> Iterator[Metric]:
 
 
 def _gc_families(s: EngineSample) -> Iterator[Metric]:
-    collections = _counter("fixrouter_gc_collections_total",
-                           "Cyclic garbage collections, by kind (fixrouter.gc_policy)", ["kind"])
-    for kind in GC_KINDS:
-        collections.add_metric([kind], float(s.gc_collections.get(kind, 0)))
-    yield collections
+    yield _labelled("fixrouter_gc_collections_total",
+                    "Cyclic garbage collections, by kind (fixrouter.gc_policy)",
+                    "kind", GC_KINDS, s.gc_collections)
     empty = HistogramSample.empty()
     yield _histogram("fixrouter_gc_pause_seconds", "One cyclic garbage collection, by kind",
                      [((kind,), s.gc_pauses.get(kind, empty)) for kind in GC_KINDS], ["kind"])
@@ -428,6 +424,7 @@ def _survival_families(s: EngineSample) -> Iterator[Metric]:
         value=s.status_requests)
 
 
+# One counter per known label value, each exported from the first scrape (at 0).
 def _labelled(name: str, doc: str, label: str, known: tuple[str, ...],
               counts: Mapping[str, int]) -> CounterMetricFamily:
     family = _counter(name, doc, [label])
