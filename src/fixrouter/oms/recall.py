@@ -67,8 +67,8 @@ from fixrouter.oms.intents import (
 )
 from fixrouter.oms.order import Order
 from fixrouter.oms.positions import ZERO
-from fixrouter.oms.recovery import apply_request
-from fixrouter.routing.rejects import refusal_of, refusal_report
+from fixrouter.oms.recovery import REPORT_TYPES, apply_request
+from fixrouter.routing.rejects import ORDER_TYPES, REFUSAL_TYPES, refusal_of, refusal_report
 from fixrouter.store.base import SearchableStore, StoredMessage
 
 if TYPE_CHECKING:
@@ -76,9 +76,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("fixrouter.oms")
 
-_REQUEST_TYPES = frozenset({b"D", b"F", b"G"})
-_REPORT_TYPES = frozenset({b"8", b"9"})
-_REFUSAL_TYPES = frozenset({b"3", b"j"})
 _CHAIN_LIMIT = 1000  # cancel/replace links followed back before giving up (a loop)
 
 
@@ -276,7 +273,7 @@ def recall_by_oid(book: OrderBook, sess: _Session, oid: str, msg: FixMessage | N
     history: list[FixMessage] = []
     for found in store.scan([needle], first.position, end):
         report = None if found.outbound else _decode(found)
-        if report is not None and report.msg_type in _REPORT_TYPES \
+        if report is not None and report.msg_type in REPORT_TYPES \
                 and report.get_str(37) == oid:
             history.append(report)
     scratch = _replay(book, sess, history, {})
@@ -291,7 +288,7 @@ def _replay(book: OrderBook, sess: _Session, history: list[FixMessage],
     ssess = scratch._sessions[sess.name]
     with _quiet():
         for message in history:
-            if message.msg_type in _REQUEST_TYPES:
+            if message.msg_type in ORDER_TYPES:
                 apply_request(scratch, ssess, message, intents)
             else:
                 scratch.on_message(message, sess.name)
@@ -325,7 +322,7 @@ def _history(sess: _Session, store: SearchableStore, root: str, start: int, end:
         cl = message.get_str(11) or ""
         orig = message.get_str(41) or ""
         if found.outbound:
-            if msg_type not in _REQUEST_TYPES:
+            if msg_type not in ORDER_TYPES:
                 continue
             if msg_type == b"D":
                 if cl != root:
@@ -344,7 +341,7 @@ def _history(sess: _Session, store: SearchableStore, root: str, start: int, end:
             needles.append(b"\x0145=%d\x01" % found.seq)
             yield message
             continue
-        if msg_type in _REFUSAL_TYPES:
+        if msg_type in REFUSAL_TYPES:
             refused = refusal_of(message)
             request = None if refused is None else sent.get(refused[0])
             if refused is not None and request is not None:
@@ -352,7 +349,7 @@ def _history(sess: _Session, store: SearchableStore, root: str, start: int, end:
                 if report is not None:
                     yield report
             continue
-        if msg_type not in _REPORT_TYPES:
+        if msg_type not in REPORT_TYPES:
             continue
         oid = message.get(37)
         if not (cl in chain or orig in chain or (oid and oid in order_ids)):

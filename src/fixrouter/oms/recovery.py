@@ -73,7 +73,13 @@ from fixrouter.oms.order import ORPHAN, CancelIntent, Order, ReplaceIntent
 from fixrouter.oms.positions import ZERO
 from fixrouter.oms.wire import TIF, WireValueError, decimal, new_order_from_fix
 from fixrouter.requests import NewOrder, OrderType, Side
-from fixrouter.routing.rejects import find_sent, refusal_of, refusal_report
+from fixrouter.routing.rejects import (
+    ORDER_TYPES,
+    REFUSAL_TYPES,
+    find_sent,
+    refusal_of,
+    refusal_report,
+)
 from fixrouter.store import MessageStore
 from fixrouter.store.base import SearchableStore
 
@@ -83,10 +89,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("fixrouter.oms")
 
 NOT_SENT = "not sent: engine stopped before sending"
-_REQUEST_TYPES = frozenset({b"D", b"F", b"G"})
-_REPORT_TYPES = frozenset({b"8", b"9"})
-_REFUSAL_TYPES = frozenset({b"3", b"j"})
-_INBOUND_TYPES = _REPORT_TYPES | _REFUSAL_TYPES
+REPORT_TYPES = frozenset({b"8", b"9"})  # the reports the book applies
+_INBOUND_TYPES = REPORT_TYPES | REFUSAL_TYPES
 
 
 def _decode(book: OrderBook, data: bytes, where: str) -> FixMessage | None:
@@ -143,7 +147,7 @@ def _in_order(book: OrderBook, sess: _Session, store: MessageStore,
             if found.outbound:
                 last_seq = max(last_seq, found.seq)
                 msg = _decode(book, found.data, "outbound")
-                if msg is None or msg.msg_type not in _REQUEST_TYPES:
+                if msg is None or msg.msg_type not in ORDER_TYPES:
                     continue
                 cl = msg.get_str(11)
                 if cl is None:
@@ -156,7 +160,7 @@ def _in_order(book: OrderBook, sess: _Session, store: MessageStore,
                 msg = _decode(book, found.data, "inbound")
                 if msg is None or msg.msg_type not in _INBOUND_TYPES:
                     continue
-                if msg.msg_type in _REFUSAL_TYPES:
+                if msg.msg_type in REFUSAL_TYPES:
                     msg = _refusal_report(store, sess, msg, last_seq)
                     if msg is None:
                         continue
@@ -190,7 +194,7 @@ def _merged(book: OrderBook, sess: _Session, store: MessageStore,
     by_seq: dict[int, int] = {}  # MsgSeqNum -> index in `requests`, for Rejects
     for seq, data in store.iter_outbound(1):
         msg = _decode(book, data, "outbound")
-        if msg is None or msg.msg_type not in _REQUEST_TYPES:
+        if msg is None or msg.msg_type not in ORDER_TYPES:
             continue
         cl = msg.get_str(11)
         if cl is None:
@@ -213,7 +217,7 @@ def _merged(book: OrderBook, sess: _Session, store: MessageStore,
         msg = _decode(book, data, "inbound")
         if msg is None or msg.msg_type not in _INBOUND_TYPES:
             continue
-        if msg.msg_type in _REFUSAL_TYPES:
+        if msg.msg_type in REFUSAL_TYPES:
             # A refusal answers the request it names by number: that one first.
             refused = refusal_of(msg)
             at = None if refused is None else by_seq.get(refused[0])

@@ -32,9 +32,12 @@ from fixrouter.store import MessageStore, StoreError
 EXEC_ID_PREFIX = "FRREJ-"
 """ExecIDs of made-up reject reports start with this (IB's never do)."""
 
-_ORDER_TYPES = frozenset({b"D", b"F", b"G"})
+ORDER_TYPES = frozenset({b"D", b"F", b"G"})
+"""Our order messages: what a refusal can settle (and what the journal replays)."""
 _SESSION_REJECT = b"3"
 _BUSINESS_REJECT = b"j"
+REFUSAL_TYPES = frozenset({_SESSION_REJECT, _BUSINESS_REJECT})
+"""Inbound messages that may refuse one of ours by MsgSeqNum (`refusal_of`)."""
 
 
 def session_reject_reason(reject: FixMessage) -> str:
@@ -74,7 +77,7 @@ def find_sent(store: MessageStore, seq: int) -> FixMessage | None:
     try:
         for _, data in store.iter_outbound(seq, seq):
             message = decode_frame(data)
-            return message if message.msg_type in _ORDER_TYPES else None
+            return message if message.msg_type in ORDER_TYPES else None
     except (StoreError, GarbledMessageError):
         return None
     return None
