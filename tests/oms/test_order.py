@@ -77,6 +77,7 @@ def test_an_order_of_another_list_is_taken_over() -> None:
     book.add(b)
     book.add(a)
     assert list(book) == [b, a] and a in book and a not in scratch
+    assert list(scratch) == [] and len(scratch) == 0  # nothing left pointing at `a`
     book.discard(a)
     assert list(book) == [b] and len(book) == 1
 

@@ -250,8 +250,9 @@ class OpenOrders:
 
     `add` of an order already in the list keeps its place, and `discard` of one not in it
     does nothing, as with the dict. An order linked in another list (the scratch book of
-    a read-back, see `fixrouter.oms.recall`) is taken over by `add`: that book is
-    discarded. Iteration tolerates the removal of the order it is at, nothing more.
+    a read-back, see `fixrouter.oms.recall`) is unlinked from it by `add`, so neither
+    list is left pointing at an order it no longer holds. Iteration tolerates the removal
+    of the order it is at, nothing more.
     """
 
     __slots__ = ("count", "head", "tail")
@@ -262,8 +263,11 @@ class OpenOrders:
         self.count = 0
 
     def add(self, order: Order) -> None:
-        if order.open_list is self:
+        other = order.open_list
+        if other is self:
             return
+        if other is not None:
+            other.discard(order)
         tail = self.tail
         order.open_list = self
         order.open_prev = tail
