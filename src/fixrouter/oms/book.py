@@ -285,11 +285,10 @@ class OrderBook:
         # The strategy's id map is as large as its working orders: look the id up and
         # claim it in one probe, and give it back on the rare refusals below.
         order = Order(req, "" if sess is None else sess.name, "")
-        if ids.setdefault(oid, order) is not order:
-            return RequestError(ErrorCode.DUPLICATE_ID, f"id {oid!r} was already used today",
-                                oid)
-        if self._retired.get(strategy, oid) is not None:
-            del ids[oid]
+        claimed = ids.setdefault(oid, order) is order
+        if not claimed or self._retired.get(strategy, oid) is not None:
+            if claimed:
+                del ids[oid]
             return RequestError(ErrorCode.DUPLICATE_ID, f"id {oid!r} was already used today",
                                 oid)
         if sess is None:
