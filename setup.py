@@ -3,8 +3,11 @@
 Everything else about the package is in pyproject.toml. The modules below are the ones
 every order and every ExecutionReport runs through; compiled, the router's handle ->
 socket write costs about half what it costs interpreted (tests/bench/README.md, "Compiled
-hot path"). Start-up, configuration, the simulator, the CLI and the benchmark harness stay
-interpreted: they gain nothing and keep Python's full dynamism.
+hot path"). That includes the asyncio glue the event loop enters the order path through
+(the FIX transport, the gateway's connections, the busy poller, the collector policy), so
+that a socket read or a loop callback runs compiled code from its first frame. Start-up,
+configuration, the simulator, the CLI and the benchmark harness stay interpreted: they gain
+nothing and keep Python's full dynamism.
 
 `FIXROUTER_PURE=1 pip install -e .` skips compilation (no C compiler needed; the same code
 runs interpreted, just slower). A compiled build records a hash of every compiled source in
@@ -26,6 +29,7 @@ SRC = HERE / "src"
 MANIFEST = SRC / "fixrouter" / "_compiled.json"
 
 COMPILED = [
+    "fixrouter/busypoll.py",
     "fixrouter/codec/checksum.py",
     "fixrouter/codec/decoder.py",
     "fixrouter/codec/encoder.py",
@@ -41,9 +45,11 @@ COMPILED = [
     "fixrouter/dictionary/formats.py",
     "fixrouter/dictionary/validator.py",
     "fixrouter/events.py",
+    "fixrouter/gc_policy.py",
     "fixrouter/requests.py",
     "fixrouter/gateway/encode.py",
     "fixrouter/gateway/parse.py",
+    "fixrouter/gateway/server.py",
     "fixrouter/metrics/flow.py",
     "fixrouter/metrics/histogram.py",
     "fixrouter/metrics/journal.py",
@@ -76,6 +82,8 @@ COMPILED = [
     "fixrouter/store/index.py",
     "fixrouter/store/journal.py",
     "fixrouter/store/records.py",
+    "fixrouter/transport/commits.py",
+    "fixrouter/transport/connection.py",
     # The bench's in-engine probe subclasses the router's OrderFlow, so it compiles with it.
     "fixrouter/bench/probe.py",
 ]

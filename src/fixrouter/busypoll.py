@@ -62,10 +62,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from typing import Final
 
 from fixrouter.transport import CommitWatch
 
-_ns = time.monotonic_ns
+_ns: Final = time.monotonic_ns
 
 
 class BusyPoller:

@@ -78,47 +78,47 @@ import gc
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from fixrouter.metrics.histogram import HistogramSample, LatencyHistogram
 
 log = logging.getLogger("fixrouter.gc")
 
-FREEZE_AT = 10_000
+FREEZE_AT: Final = 10_000
 """Busy: young count at which the young generation is frozen without a walk."""
-IDLE_COLLECT_AT = 500
+IDLE_COLLECT_AT: Final = 500
 """Idle: young count worth a collection (a walk of a few hundred objects, ~0.1 ms)."""
-IDLE_AFTER_NS = 200_000
+IDLE_AFTER_NS: Final = 200_000
 """A loop is idle (for a young collection) after this long without work."""
-FULL_IDLE_NS = 1_000_000_000
+FULL_IDLE_NS: Final = 1_000_000_000
 """A due full collection waits for a lull this long: it walks every live object, up to a
 second, so the next order should not be due soon (a quiet second says more about that
 than a gap between two orders)."""
-WORK_NS = 10_000
+WORK_NS: Final = 10_000
 """A busy-polling iteration longer than this did work (an empty one takes ~1-2 µs)."""
-TICK_S = 0.01
+TICK_S: Final = 0.01
 """How often a sleeping loop's timer asks the policy."""
-IDLE_CPU = 0.5
+IDLE_CPU: Final = 0.5
 """A sleeping loop that used less than this share of its core since the last tick is idle."""
-BACKSTOP = 50_000
+BACKSTOP: Final = 50_000
 """CPython's automatic young threshold: only reached when the loop does not call us."""
-MIDDLE = 10
-OLD = 1_000_000_000
+MIDDLE: Final = 10
+OLD: Final = 1_000_000_000
 """Automatic full collections need this many middle-generation ones: never."""
-FULL_MIN = 2_000_000
-FULL_RATIO = 1.0
+FULL_MIN: Final = 2_000_000
+FULL_RATIO: Final = 1.0
 """A full collection is due when this many objects were frozen since the last one:
 `max(FULL_MIN, FULL_RATIO * live)`; forced at twice that. The floor is above what a
 busy day's resting orders freeze (three objects each: ~650,000 orders), so a normal day
 needs at most lull-time full collections."""
-LOG_EVERY_S = 60.0
+LOG_EVERY_S: Final = 60.0
 """At most one log line this often for forced young collections."""
 
-KINDS = ("idle_young", "idle_full", "forced_young", "forced_full")
+KINDS: Final = ("idle_young", "idle_full", "forced_young", "forced_full")
 """Collection kinds (metric label values)."""
 
-_count = gc.get_count
-_ns = time.perf_counter_ns
+_count: Final = gc.get_count
+_ns: Final = time.perf_counter_ns
 
 
 class GcStats:

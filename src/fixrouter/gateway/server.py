@@ -62,7 +62,7 @@ import os
 import socket
 import time
 from collections.abc import Iterable
-from typing import cast
+from typing import Any, Final, cast
 
 from fixrouter.errors import FixRouterError
 from fixrouter.events import ErrorCode, Event, OrderState, RequestError, SessionChanged
@@ -76,10 +76,10 @@ from .parse import Hello, LineParser, Ping, Req
 
 log = logging.getLogger("fixrouter.gateway")
 
-_clock = time.monotonic_ns
-_ORDER_TYPES = (NewOrder, CancelOrder, ReplaceOrder)
+_clock: Final = time.monotonic_ns
+_ORDER_TYPES: Final = (NewOrder, CancelOrder, ReplaceOrder)
 
-HOLD_LIMIT = 64 * 1024
+HOLD_LIMIT: Final = 64 * 1024
 """Bytes a connection may hold for the end of the loop turn before they are written at once
 (see "One write per loop turn" above)."""
 
@@ -170,7 +170,10 @@ class Gateway:
             )
         except OSError as e:
             raise GatewayError(f"cannot listen on {address}: {e.strerror or e}") from None
-        for sock in server.sockets:
+        # uvloop's `Server.sockets` is a list where typeshed says tuple, and compiled code
+        # checks the declared type: read it untyped.
+        untyped: Any = server
+        for sock in untyped.sockets:
             host, port = sock.getsockname()[:2]
             self._bound.append(ListenAddress("tcp", host=host, port=port))
         log.info("gateway listening on %s", address)

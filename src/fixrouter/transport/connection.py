@@ -63,7 +63,7 @@ import ssl
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import cast
+from typing import Final, cast
 
 from fixrouter.codec import FixMessage
 from fixrouter.session import (
@@ -89,12 +89,12 @@ Clock = Callable[[], float]
 DeliverCallback = Callable[[str, FixMessage], None]
 EventCallback = Callable[[str, SessionEvent], None]
 
-CLOSE_GRACE = 5.0
+CLOSE_GRACE: Final = 5.0
 """Seconds a closing socket may take to flush before it is aborted (a peer that stopped
 reading must not keep the session from reconnecting)."""
 
-_LOGGED_ON_STATES = frozenset({SessionState.ACTIVE, SessionState.RESENDING})
-_ns = time.monotonic_ns
+_LOGGED_ON_STATES: Final = frozenset({SessionState.ACTIVE, SessionState.RESENDING})
+_ns: Final = time.monotonic_ns
 
 
 class TransportStats:
@@ -321,7 +321,10 @@ class SessionTransport:
         sock = transport.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, int(self._settings.nodelay))
-        self._line = line
+        # Typed as the attribute, not as `line`: mypy would otherwise take `self._line` to
+        # be `line` until the end of this method, across the await below that lets
+        # `_on_closed` clear it, and the compiled code would trust that and fail.
+        self._line = cast("_LineProtocol | None", line)
         self._endpoint = endpoint
         self._logged_on_this_line = False
         self.stats.connects += 1
