@@ -76,12 +76,16 @@ class BusyPoller:
     the poller takes its `on_idle` hook.
     """
 
-    __slots__ = ("_commits", "_loop", "_on", "_queued", "_sleeping", "commit_sleeps", "on_turn",
-                 "turns")  # fmt: skip
+    __slots__ = ("_call_soon", "_commits", "_loop", "_on", "_queued", "_sleeping", "_turn_handler",
+                 "commit_sleeps", "on_turn", "turns")  # fmt: skip
 
     def __init__(self, loop: asyncio.AbstractEventLoop, commits: CommitWatch) -> None:
         self._loop = loop
         self._commits = commits
+        # Bound once: each iteration queues the next without a method look-up on the loop
+        # or a new bound method of `_turn` (about 25 of an idle turn's 550 ns, compiled).
+        self._call_soon: Callable[[Callable[[], None]], object] = loop.call_soon
+        self._turn_handler: Callable[[], None] = self._turn
         self._on = False
         self._queued = False
         self._sleeping = False
@@ -114,7 +118,7 @@ class BusyPoller:
 
     def _queue(self) -> None:
         self._queued = True
-        self._loop.call_soon(self._turn)
+        self._call_soon(self._turn_handler)
 
     def _turn(self) -> None:
         if not self._on:
@@ -126,7 +130,7 @@ class BusyPoller:
             self._sleeping = True  # until `_commits_done`
             self.commit_sleeps += 1
             return
-        self._loop.call_soon(self._turn)
+        self._call_soon(self._turn_handler)
         on_turn = self.on_turn
         if on_turn is not None:
             on_turn(_ns())

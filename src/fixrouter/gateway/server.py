@@ -326,7 +326,7 @@ class _Connection(asyncio.Protocol):
         "_in_turn",
         "_max_line",
         "_out",
-        "_parse",
+        "_parser",
         "_pending",
         "_stats",
         "_transport",
@@ -337,7 +337,7 @@ class _Connection(asyncio.Protocol):
     def __init__(self, gateway: Gateway) -> None:
         self._gateway = gateway
         self._handler = gateway.handler
-        self._parse = gateway.parser.parse
+        self._parser = gateway.parser
         self._stats = gateway.stats
         self._max_line = gateway.config.max_line_bytes
         self._transport: asyncio.Transport | None = None
@@ -445,7 +445,9 @@ class _Connection(asyncio.Protocol):
 
     def _line(self, line: bytes, now: int) -> None:
         self._stats.lines += 1
-        parsed, req = self._parse(line, self.strategy, now)
+        # A method call on the parser itself, not a bound method kept aside: compiled, it
+        # is a direct call that returns the pair without building a tuple.
+        parsed, req = self._parser.parse(line, self.strategy, now)
         kind = type(parsed)
         if kind in _ORDER_TYPES:
             try:
