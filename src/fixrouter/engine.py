@@ -183,6 +183,8 @@ class Engine:
         self.config = config
         self._store_factory = store_factory or _open_journal
         self._on_deliver = on_deliver
+        """Handed to each session's transport as it is: a forwarding method here would be
+        the one interpreted frame on an ExecutionReport's compiled path."""
         self._on_event = on_event
         self._event_hooks: list[EventCallback] = []
         self._clock = clock
@@ -217,7 +219,7 @@ class Engine:
                 # The transport uses only sync() and synced_upto() of what it is given.
                 store if commit is None else cast(MessageStore, commit),
                 settings.transport,
-                on_deliver=self._deliver,
+                on_deliver=self._on_deliver,
                 on_event=self._event,
                 clock=self._clock,
                 commits=self.commits if commit is not None else None,
@@ -261,10 +263,6 @@ class Engine:
     def add_event_hook(self, hook: EventCallback) -> None:
         """Also call `hook(name, event)` for every session event (after `on_event`)."""
         self._event_hooks.append(hook)
-
-    def _deliver(self, name: str, message: FixMessage) -> None:
-        if self._on_deliver is not None:
-            self._on_deliver(name, message)
 
     def _event(self, name: str, event: SessionEvent) -> None:
         if event.kind in _QUIET_EVENTS:
