@@ -1,6 +1,7 @@
 """Hot path of one order: `Router.handle(NewOrder)` to its bytes handed to the socket.
 
-Run: `.venv/bin/python tests/router/bench_router.py [--orders N] [--line] [--gap-us N]`
+Run: `.venv/bin/python tests/router/bench_router.py [--orders N] [--line] [--gap-us N]
+[--resting N]`
 
 Everything is the production assembly (`RouterService`: risk gate, order book with its
 file intent log, IB dialect, session core, `os`-mode journal, the asyncio adapter) on
@@ -13,6 +14,11 @@ Reported, in microseconds: median and p99 of handle -> write with the real risk 
 the same with the pass-through gate (the difference is the risk gate's share), with
 `--line` the gateway's own share on top (one JSON line through a connection's
 `data_received` into the router), and with `--stages` each stage the router calls.
+
+`--resting N` first sends N orders through the same path (untimed; they stay working, as
+in the saturated runs of `fixrouter bench`, where 350k-1M orders rest), then freezes the
+collector's survivors as the engine's `gc_policy` would, so the timed orders are filed
+into maps that already hold N working orders.
 
 Measured 2026-11-24 22:15 UTC on the 2-core development machine, compiled build (mypyc),
 two runs each, medians / p99:
@@ -35,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import statistics
 import tempfile
 import time
@@ -179,8 +186,18 @@ class Stages:
                                                          outlet.deliver))  # type: ignore[assignment]
 
 
+def rest(router: Any, template: NewOrder, first: int, stop: int) -> None:
+    """Hand over orders `first` to `stop` - 1 of the resting ones (ids `r0`, `r1`, ...),
+    which stay working. Their prices (150.00-157.99) are none of the timed orders', so the
+    duplicate check never refuses a timed one."""
+    for i in range(first, stop):
+        router.handle(template._replace(id=f"r{i}", price=Decimal(f"{150 + (i % 800) / 100:.2f}"),
+                                        qty=Decimal(100 + (i // 800) % 100)))
+
+
 async def measure(orders: int, pass_through: bool, line: bool, workdir: Path,
-                  stages: Stages | None = None, gap_ns: int = 0) -> list[float]:
+                  stages: Stages | None = None, gap_ns: int = 0,
+                  resting: int = 0) -> list[float]:
     store = workdir / ("pass" if pass_through else "risk") / ("line" if line else "handle")
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "router.toml"
@@ -201,6 +218,18 @@ async def measure(orders: int, pass_through: bool, line: bool, workdir: Path,
         if stages is not None:
             stages.install(service)
         await asyncio.sleep(0.01)  # the status request after logon goes out first
+        template = NewOrder("bench", "", "AAPL", Side.BUY, Decimal(100), OrderType.LIMIT,
+                            price=Decimal("190.25"), account="U1234567")
+        if resting:
+            done = len(fake.stamps)
+            for first in range(0, resting, 64):  # 64 a loop turn, as a busy engine reads
+                rest(router, template, first, min(first + 64, resting))
+                await asyncio.sleep(0)
+            if router.stats.accepted != resting:
+                raise SystemExit(f"--resting: {router.stats.accepted} of {resting} accepted")
+            del fake.stamps[done:]
+            gc.collect()
+            gc.freeze()
         base = len(fake.stamps)
         latencies: list[float] = []
         connection = None
@@ -208,8 +237,6 @@ async def measure(orders: int, pass_through: bool, line: bool, workdir: Path,
             connection = _Connection(service.gateway)
             connection.connection_made(Sink())  # type: ignore[arg-type]
             connection.data_received(b'{"op":"hello","client":"bench"}\n')
-        template = NewOrder("bench", "", "AAPL", Side.BUY, Decimal(100), OrderType.LIMIT,
-                            price=Decimal("190.25"), account="U1234567")
         for i in range(orders):
             # Prices and sizes vary so that no order repeats another within the risk
             # gate's duplicate window (80,000 combinations: 8000 were under 100 ms of
@@ -238,11 +265,13 @@ async def measure(orders: int, pass_through: bool, line: bool, workdir: Path,
                 until = time.perf_counter_ns() + gap_ns
                 while time.perf_counter_ns() < until:
                     pass
-        assert router.stats.accepted == orders, router.stats.denied
+        assert router.stats.accepted == orders + resting, router.stats.denied
         return latencies
     finally:
         await service.gateway.close()
         service.close()
+        if resting:
+            gc.unfreeze()
 
 
 def summary(name: str, samples: list[float]) -> str:
@@ -258,6 +287,8 @@ def main() -> None:
     parser.add_argument("--stages", action="store_true", help="median of each stage")
     parser.add_argument("--gap-us", type=int, default=0,
                         help="spin this long between orders (1000: paced at about 1,000/s)")
+    parser.add_argument("--resting", type=int, default=0,
+                        help="send this many orders first, left working (untimed)")
     args = parser.parse_args()
     if args.stages and "fixrouter.router" in COMPILED_MODULES:
         # The stage timers wrap the router's collaborators in proxies, which a
@@ -272,7 +303,7 @@ def main() -> None:
             runs.append(("JSON line -> write, risk gate (gateway too)", False, True))
         for name, pass_through, line in runs:
             samples = uvloop.run(measure(args.orders, pass_through, line, workdir,
-                                         gap_ns=args.gap_us * 1000))
+                                         gap_ns=args.gap_us * 1000, resting=args.resting))
             print(summary(name, samples))
         if args.stages:
             stages = Stages()
