@@ -188,11 +188,11 @@ class Stages:
 
 def rest(router: Any, template: NewOrder, first: int, stop: int) -> None:
     """Hand over orders `first` to `stop` - 1 of the resting ones (ids `r0`, `r1`, ...),
-    which stay working. Their prices (150.00-157.99) are none of the timed orders', so the
-    duplicate check never refuses a timed one."""
+    which stay working. Their prices (194.00-197.99, inside the collar) are none of the
+    timed orders', so the duplicate check never refuses a timed one."""
     for i in range(first, stop):
-        router.handle(template._replace(id=f"r{i}", price=Decimal(f"{150 + (i % 800) / 100:.2f}"),
-                                        qty=Decimal(100 + (i // 800) % 100)))
+        router.handle(template._replace(id=f"r{i}", price=Decimal(f"{194 + (i % 400) / 100:.2f}"),
+                                        qty=Decimal(100 + (i // 400) % 100)))
 
 
 async def measure(orders: int, pass_through: bool, line: bool, workdir: Path,
@@ -224,6 +224,8 @@ async def measure(orders: int, pass_through: bool, line: bool, workdir: Path,
             done = len(fake.stamps)
             for first in range(0, resting, 64):  # 64 a loop turn, as a busy engine reads
                 rest(router, template, first, min(first + 64, resting))
+                if router.stats.accepted != min(first + 64, resting):
+                    raise SystemExit(f"--resting: order {router.stats.accepted} was refused")
                 await asyncio.sleep(0)
             if router.stats.accepted != resting:
                 raise SystemExit(f"--resting: {router.stats.accepted} of {resting} accepted")
