@@ -88,7 +88,7 @@ def test_finished_orders_leave_nothing_per_order_behind(engine: Engine,
         engine.receive(broker.report(o, "2", "2", last_qty=10, last_px="10"))
     working = engine.new(new_order(id="w", qty=10))
     assert held(book) == [working]
-    assert book._by_cl == {working.cl_ord_id: working} and book._by_order_id == {}
+    assert dict(book._by_cl.items()) == {working.cl_ord_id: working} and book._by_order_id == {}
     assert {s: list(ids) for s, ids in book._ids.items()} == {"alpha": ["w"]}
     assert list(book.open_orders()) == [working]
     assert book.retired_ids == n and book._retired.nbytes / n <= 21

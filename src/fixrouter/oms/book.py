@@ -92,7 +92,7 @@ from fixrouter.events import (
     RequestError,
 )
 from fixrouter.oms import recall
-from fixrouter.oms.clordid import ClOrdIdError, ClOrdIdGenerator
+from fixrouter.oms.clordid import ClOrdIdError, ClOrdIdGenerator, ClOrdIdMap, CounterTable
 from fixrouter.oms.counters import Anomaly, AnomalyCounter
 from fixrouter.oms.intents import (
     Intent,
@@ -164,7 +164,7 @@ class OmsError(FixRouterError):
 
 
 class _Session:
-    __slots__ = ("ids", "intents", "name", "rebuilt", "searchable")
+    __slots__ = ("ids", "intents", "name", "rebuilt", "searchable", "table")
 
     def __init__(self, name: str, ids: ClOrdIdGenerator, intents: IntentSink) -> None:
         self.name = name
@@ -172,6 +172,8 @@ class _Session:
         self.intents = intents
         self.rebuilt = False
         self.searchable: SearchableStore | None = None  # the journal, set by rebuild
+        # The book's `_by_cl` slots for the ids `ids` allocates now (its current stem).
+        self.table: CounterTable[Order] | None = None
 
 
 TotalKey = tuple[str, str, str, str, str, Decimal | None]
@@ -190,7 +192,9 @@ class OrderBook:
         self._ready = False
         self._retiring = retire
         self._ids: dict[str, dict[str, Order | OrderState]] = {}
-        self._by_cl: dict[str, Order] = {}
+        # Every ClOrdID of every live order; our own ids of the sessions' current stems
+        # are filed by counter (`ClOrdIdMap`: no large dict, no rehash).
+        self._by_cl: ClOrdIdMap[Order] = ClOrdIdMap()
         self._by_order_id: dict[str, Order] = {}
         self._open = OpenOrders()  # working orders, in the order they started working
         self._positions: dict[tuple[str, str], Position] = {}
@@ -307,7 +311,11 @@ class OrderBook:
             del ids[oid]
             raise
         order.cl_ord_id = cl
-        self._by_cl[cl] = order
+        gen = sess.ids
+        table = sess.table
+        if table is None or table.stem != gen.stem:  # the first order, or a new day
+            table = sess.table = self._by_cl.table(gen.stem)
+        table.put(gen.counter, cl, order)
         self._open.add(order)
         return order
 
@@ -539,12 +547,11 @@ class OrderBook:
         chain = order.chain
         if chain is None:
             cl = order.cl_ord_id
-            if cl and by_cl.get(cl) is order:
-                del by_cl[cl]
+            if cl:
+                by_cl.discard(cl, order)
         else:
             for cl in chain:
-                if by_cl.get(cl) is order:
-                    del by_cl[cl]
+                by_cl.discard(cl, order)
         oid = order.order_id
         if oid and self._by_order_id.get(oid) is order:
             del self._by_order_id[oid]

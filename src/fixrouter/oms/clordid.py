@@ -23,14 +23,32 @@ Why it is unique:
   file is needed.
 
 `next()` is on the hot path: the date string is recomputed only when ``now`` leaves the
-cached day, and the counter is rendered through a table of base-36 digit pairs.
+cached day, and the counter is rendered through a table of base-36 digit pairs: the
+last two digits from the table, the ones before them (which change once every 1,296
+ids) kept as a string with the stem.
+
+**The map by ClOrdID** (`ClOrdIdMap`). The order book finds an order by any ClOrdID it
+has had, and it holds every working order's: a dict keyed by these strings was the
+largest map of the engine (350k-1M entries in a saturated run), each insert a cache miss
+at a random place of its table, and each doubling of the table a pause of 50-160 ms.
+Our own ClOrdIDs are a stem and a counter, so the map files the ones of a *registered*
+stem (the sessions' current ones, `table()`) by counter, in chunks of 256 slots: the
+ids allocated one after the other sit side by side, a chunk is allocated when its first
+id is filed and freed when its last one leaves, and nothing is ever rehashed. Every
+other string (another day's ids, an id whose stem was not registered when it was filed,
+a broker's or a corrupt one) goes to a plain dict. A look-up by string reads the
+counter off the string as a hint only (`int(digits, 36)` accepts spellings we never
+write, like lower case or leading zeros) and returns the slot's value only if the
+string filed there is *equal* to the one asked for; else it asks the dict. So the map
+answers exactly as a dict of the strings would, whatever the string.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from typing import Final
+from collections.abc import Iterator
+from typing import Final, Generic, TypeVar
 
 from fixrouter.errors import FixRouterError
 
@@ -41,6 +59,11 @@ _DAY: Final = 86_400
 MAX_LENGTH: Final = 20
 _PREFIX: Final = re.compile(r"[A-Za-z0-9]{1,6}")
 _ID: Final = re.compile(r"(\d{6})([A-Za-z0-9]{1,6})-([0-9A-Z]{1,13})")
+_CHUNK_BITS: Final = 8  # 256 slots a chunk of `ClOrdIdMap`
+_CHUNK_MASK: Final = (1 << _CHUNK_BITS) - 1
+_STEM_MIN: Final = 7  # index of the "-" ending the shortest stem (YYMMDD + 1 character)
+
+V = TypeVar("V")
 
 
 class ClOrdIdError(FixRouterError):
@@ -71,7 +94,8 @@ def day_of(now: float) -> str:
 class ClOrdIdGenerator:
     """Allocates the ClOrdIDs of one session. See the module docstring."""
 
-    __slots__ = ("_counter", "_day_end", "_day_start", "_high", "_limit", "_stem", "prefix")
+    __slots__ = ("_day_end", "_day_start", "_head", "_head_high", "_high", "_limit", "counter",
+                 "prefix", "stem")
 
     def __init__(self, prefix: str) -> None:
         """Raises ClOrdIdError if the prefix is not 1 to 6 letters or digits."""
@@ -81,8 +105,12 @@ class ClOrdIdGenerator:
             )
         self.prefix = prefix
         self._high: dict[str, int] = {}  # YYMMDD -> highest counter used that day
-        self._stem = ""
-        self._counter = 0
+        self.stem = ""
+        """``YYMMDD`` + prefix + ``-`` of the ids `next()` allocates now (read-only)."""
+        self.counter = 0
+        """The counter of the latest id `next()` allocated (read-only)."""
+        self._head = ""  # stem + the digits of counter // 1296, for `_head_high`
+        self._head_high = -1
         self._day_start = 1.0
         self._day_end = 0.0  # empty range: the first next() computes the day
         self._limit = 36 ** (MAX_LENGTH - 7 - len(prefix))
@@ -94,13 +122,17 @@ class ClOrdIdGenerator:
         """
         if not self._day_start <= now < self._day_end:
             self._roll(now)
-        counter = self._counter + 1
+        counter = self.counter + 1
         if counter >= self._limit:
             raise ClOrdIdError(f"ClOrdID counter exhausted for prefix {self.prefix}")
-        self._counter = counter
-        if counter < 1296:  # the common case, without a call
-            return self._stem + _SHORT[counter]
-        return self._stem + to_base36(counter)
+        self.counter = counter
+        if counter < 1296:
+            return self.stem + _SHORT[counter]
+        high = counter // 1296
+        if high != self._head_high:  # once every 1,296 ids
+            self._head = self.stem + to_base36(high)
+            self._head_high = high
+        return self._head + _PAIRS[counter - high * 1296]
 
     def observe(self, cl_ord_id: str) -> None:
         """Note a ClOrdID already used (found at recovery), so it is never handed out again.
@@ -111,18 +143,201 @@ class ClOrdIdGenerator:
         if parsed is None or parsed[1] != self.prefix:
             return
         day, _, counter = parsed
-        if self._stem[:6] == day:
-            self._counter = max(self._counter, counter)
+        if self.stem[:6] == day:
+            self.counter = max(self.counter, counter)
         if counter > self._high.get(day, 0):
             self._high[day] = counter
 
     def _roll(self, now: float) -> None:
-        if self._stem:
-            old_day = self._stem[:6]
-            self._high[old_day] = max(self._high.get(old_day, 0), self._counter)
+        if self.stem:
+            old_day = self.stem[:6]
+            self._high[old_day] = max(self._high.get(old_day, 0), self.counter)
         start = float(int(now // _DAY) * _DAY)
         day = day_of(start)
         self._day_start = start
         self._day_end = start + _DAY
-        self._stem = day + self.prefix + "-"
-        self._counter = self._high.get(day, 0)
+        self.stem = day + self.prefix + "-"
+        self.counter = self._high.get(day, 0)
+        self._head_high = -1
+
+
+class _Chunk(Generic[V]):
+    """256 slots of a `CounterTable`: the ClOrdID filed in each, its value, how many."""
+
+    __slots__ = ("keys", "used", "values")
+
+    def __init__(self) -> None:
+        self.keys: list[str | None] = [None] * (1 << _CHUNK_BITS)
+        self.values: list[V | None] = [None] * (1 << _CHUNK_BITS)
+        self.used = 0
+
+
+class CounterTable(Generic[V]):
+    """The slots of one stem's ClOrdIDs in a `ClOrdIdMap`, by counter (see the module
+    docstring). `put` is for the allocator's caller, who knows the id's counter."""
+
+    __slots__ = ("_chunks", "_last", "_last_no", "stem")
+
+    def __init__(self, stem: str) -> None:
+        self.stem = stem
+        self._chunks: dict[int, _Chunk[V]] = {}
+        self._last: _Chunk[V] | None = None  # the chunk of the latest put
+        self._last_no = -1
+
+    def put(self, counter: int, cl_ord_id: str, value: V) -> None:
+        """File `value` under `cl_ord_id`, which must be ``stem + to_base36(counter)``."""
+        no = counter >> _CHUNK_BITS
+        if no == self._last_no:
+            chunk = self._last
+            assert chunk is not None
+        else:
+            found = self._chunks.get(no)
+            if found is None:
+                fresh: _Chunk[V] = _Chunk()
+                found = self._chunks[no] = fresh
+            chunk = self._last = found
+            self._last_no = no
+        i = counter & _CHUNK_MASK
+        if chunk.keys[i] is None:
+            chunk.used += 1
+        chunk.keys[i] = cl_ord_id
+        chunk.values[i] = value
+
+    def get(self, counter: int, cl_ord_id: str) -> V | None:
+        """The value filed under exactly `cl_ord_id` in the slot of `counter`, else None."""
+        chunk = self._chunks.get(counter >> _CHUNK_BITS)
+        if chunk is None:
+            return None
+        i = counter & _CHUNK_MASK
+        if chunk.keys[i] == cl_ord_id:
+            return chunk.values[i]
+        return None
+
+    def pop(self, counter: int, cl_ord_id: str) -> bool:
+        """Empty the slot of `counter` if `cl_ord_id` is filed there; True if it was."""
+        no = counter >> _CHUNK_BITS
+        chunk = self._chunks.get(no)
+        if chunk is None:
+            return False
+        i = counter & _CHUNK_MASK
+        if chunk.keys[i] != cl_ord_id:
+            return False
+        chunk.keys[i] = None
+        chunk.values[i] = None
+        chunk.used -= 1
+        if not chunk.used:
+            del self._chunks[no]
+            if self._last is chunk:
+                self._last = None
+                self._last_no = -1
+        return True
+
+    def __len__(self) -> int:
+        return sum(chunk.used for chunk in self._chunks.values())
+
+    def items(self) -> Iterator[tuple[str, V]]:
+        for _, chunk in sorted(self._chunks.items()):
+            for key, value in zip(chunk.keys, chunk.values, strict=True):
+                if key is not None:
+                    assert value is not None
+                    yield key, value
+
+
+def _counter_of(cl_ord_id: str) -> tuple[str, int] | None:
+    """(stem, counter) if `cl_ord_id` reads as one of our ids, else None. A hint: digits
+    we never write (lower case, leading zeros, a sign) may read as a counter too."""
+    dash = cl_ord_id.find("-", _STEM_MIN)
+    if dash < 0 or len(cl_ord_id) - dash > 14:
+        return None
+    try:
+        counter = int(cl_ord_id[dash + 1:], 36)
+    except ValueError:
+        return None
+    if counter < 0:
+        return None
+    return cl_ord_id[:dash + 1], counter
+
+
+class ClOrdIdMap(Generic[V]):
+    """ClOrdID -> value, answering exactly as a dict of the strings would, with our own
+    ids filed by counter (see the module docstring). Values are never None."""
+
+    __slots__ = ("_other", "_tables")
+
+    def __init__(self) -> None:
+        self._tables: dict[str, CounterTable[V]] = {}
+        self._other: dict[str, V] = {}  # every string not filed by counter
+
+    def table(self, stem: str) -> CounterTable[V]:
+        """The counter table of `stem` (``YYMMDD`` + prefix + ``-``), registered on the
+        first call: ids of the stem already in the map move into it."""
+        table = self._tables.get(stem)
+        if table is None:
+            table = self._tables[stem] = CounterTable(stem)
+            other = self._other
+            for key in [k for k in other if k.startswith(stem)]:
+                found = _counter_of(key)
+                if found is not None and found[0] == stem and _canonical(found[1], key):
+                    table.put(found[1], key, other.pop(key))
+        return table
+
+    def get(self, cl_ord_id: str) -> V | None:
+        found = _counter_of(cl_ord_id)
+        if found is not None:
+            table = self._tables.get(found[0])
+            if table is not None:
+                value = table.get(found[1], cl_ord_id)
+                if value is not None:
+                    return value
+        return self._other.get(cl_ord_id) if self._other else None
+
+    def __contains__(self, cl_ord_id: str) -> bool:
+        return self.get(cl_ord_id) is not None
+
+    def __setitem__(self, cl_ord_id: str, value: V) -> None:
+        found = _counter_of(cl_ord_id)
+        if found is not None:
+            table = self._tables.get(found[0])
+            if table is not None and _canonical(found[1], cl_ord_id):
+                table.put(found[1], cl_ord_id, value)
+                return
+        self._other[cl_ord_id] = value
+
+    def __delitem__(self, cl_ord_id: str) -> None:
+        """Raises KeyError if the map does not hold `cl_ord_id`."""
+        found = _counter_of(cl_ord_id)
+        if found is not None:
+            table = self._tables.get(found[0])
+            if table is not None and table.pop(found[1], cl_ord_id):
+                return
+        del self._other[cl_ord_id]
+
+    def discard(self, cl_ord_id: str, value: V) -> None:
+        """Take `cl_ord_id` out if it maps to `value` (the same object)."""
+        found = _counter_of(cl_ord_id)
+        if found is not None:
+            table = self._tables.get(found[0])
+            if table is not None and table.get(found[1], cl_ord_id) is value:
+                table.pop(found[1], cl_ord_id)
+                return
+        other = self._other
+        if other and other.get(cl_ord_id) is value:
+            del other[cl_ord_id]
+
+    def __len__(self) -> int:
+        return len(self._other) + sum(len(t) for t in self._tables.values())
+
+    def items(self) -> Iterator[tuple[str, V]]:
+        """Every (ClOrdID, value): the counter tables' by counter, then the others."""
+        for table in self._tables.values():
+            yield from table.items()
+        yield from self._other.items()
+
+    def values(self) -> Iterator[V]:
+        for _, value in self.items():
+            yield value
+
+
+def _canonical(counter: int, cl_ord_id: str) -> bool:
+    """Whether `cl_ord_id` spells `counter` as `next()` does (so one string per slot)."""
+    return cl_ord_id.endswith("-" + to_base36(counter))
