@@ -122,7 +122,8 @@ def _spellings(n: int) -> list[str]:
     digits = to_base36(n)
     return [_STEM + digits, _STEM + "0" + digits, _STEM + digits.lower(), _STEM + "+" + digits,
             _STEM + " " + digits, _OTHER_STEM + digits, f"{day_of(T0 - 86_400)}A-{digits}",
-            digits, "X" + _STEM + digits]
+            f"{DAY}AB-{digits}", digits, "X" + _STEM + digits, _STEM + "0", _STEM,
+            _STEM + "1" * 14, _STEM + digits + "-"]
 
 
 _KEYS = st.integers(min_value=1, max_value=3000).flatmap(

@@ -36,11 +36,13 @@ stem (the sessions' current ones, `table()`) by counter, in chunks of 256 slots:
 ids allocated one after the other sit side by side, a chunk is allocated when its first
 id is filed and freed when its last one leaves, and nothing is ever rehashed. Every
 other string (another day's ids, an id whose stem was not registered when it was filed,
-a broker's or a corrupt one) goes to a plain dict. A look-up by string reads the
-counter off the string as a hint only (`int(digits, 36)` accepts spellings we never
-write, like lower case or leading zeros) and returns the slot's value only if the
-string filed there is *equal* to the one asked for; else it asks the dict. So the map
-answers exactly as a dict of the strings would, whatever the string.
+a broker's or a corrupt one, and any spelling of a counter that `to_base36` would not
+write, like lower case or leading zeros) goes to a plain dict. A look-up by string finds
+the registered stem it starts with (there are a few: sessions x days), reads the
+counter from the digits after it only if they are spelled as we spell them, and returns
+the slot's value only if the string filed there is *equal* to the one asked for; any
+other string is looked up in the dict. So the map answers exactly as a dict of the
+strings would, whatever the string.
 """
 
 from __future__ import annotations
@@ -61,7 +63,6 @@ _PREFIX: Final = re.compile(r"[A-Za-z0-9]{1,6}")
 _ID: Final = re.compile(r"(\d{6})([A-Za-z0-9]{1,6})-([0-9A-Z]{1,13})")
 _CHUNK_BITS: Final = 8  # 256 slots a chunk of `ClOrdIdMap`
 _CHUNK_MASK: Final = (1 << _CHUNK_BITS) - 1
-_STEM_MIN: Final = 7  # index of the "-" ending the shortest stem (YYMMDD + 1 character)
 
 V = TypeVar("V")
 
@@ -181,21 +182,24 @@ class CounterTable(Generic[V]):
     def __init__(self, stem: str) -> None:
         self.stem = stem
         self._chunks: dict[int, _Chunk[V]] = {}
-        self._last: _Chunk[V] | None = None  # the chunk of the latest put
+        self._last: _Chunk[V] | None = None  # the chunk used last (most ids are recent)
         self._last_no = -1
+
+    def _chunk(self, no: int) -> _Chunk[V] | None:
+        if no == self._last_no:
+            return self._last
+        chunk = self._chunks.get(no)
+        if chunk is not None:
+            self._last = chunk
+            self._last_no = no
+        return chunk
 
     def put(self, counter: int, cl_ord_id: str, value: V) -> None:
         """File `value` under `cl_ord_id`, which must be ``stem + to_base36(counter)``."""
         no = counter >> _CHUNK_BITS
-        if no == self._last_no:
-            chunk = self._last
-            assert chunk is not None
-        else:
-            found = self._chunks.get(no)
-            if found is None:
-                fresh: _Chunk[V] = _Chunk()
-                found = self._chunks[no] = fresh
-            chunk = self._last = found
+        chunk = self._chunk(no)
+        if chunk is None:
+            chunk = self._chunks[no] = self._last = _Chunk()
             self._last_no = no
         i = counter & _CHUNK_MASK
         if chunk.keys[i] is None:
@@ -205,7 +209,7 @@ class CounterTable(Generic[V]):
 
     def get(self, counter: int, cl_ord_id: str) -> V | None:
         """The value filed under exactly `cl_ord_id` in the slot of `counter`, else None."""
-        chunk = self._chunks.get(counter >> _CHUNK_BITS)
+        chunk = self._chunk(counter >> _CHUNK_BITS)
         if chunk is None:
             return None
         i = counter & _CHUNK_MASK
@@ -213,49 +217,53 @@ class CounterTable(Generic[V]):
             return chunk.values[i]
         return None
 
-    def pop(self, counter: int, cl_ord_id: str) -> bool:
-        """Empty the slot of `counter` if `cl_ord_id` is filed there; True if it was."""
+    def pop(self, counter: int, cl_ord_id: str, value: V | None = None) -> bool:
+        """Empty the slot of `counter` if `cl_ord_id` is filed there (and, given `value`,
+        maps to that very object); True if it was emptied."""
         no = counter >> _CHUNK_BITS
-        chunk = self._chunks.get(no)
+        chunk = self._chunk(no)
         if chunk is None:
             return False
         i = counter & _CHUNK_MASK
-        if chunk.keys[i] != cl_ord_id:
+        if chunk.keys[i] != cl_ord_id or (value is not None and chunk.values[i] is not value):
             return False
         chunk.keys[i] = None
         chunk.values[i] = None
         chunk.used -= 1
         if not chunk.used:
             del self._chunks[no]
-            if self._last is chunk:
-                self._last = None
-                self._last_no = -1
+            self._last = None
+            self._last_no = -1
         return True
 
     def __len__(self) -> int:
         return sum(chunk.used for chunk in self._chunks.values())
 
     def items(self) -> Iterator[tuple[str, V]]:
-        for _, chunk in sorted(self._chunks.items()):
+        for no in sorted(self._chunks):
+            chunk = self._chunks[no]
             for key, value in zip(chunk.keys, chunk.values, strict=True):
                 if key is not None:
                     assert value is not None
                     yield key, value
 
 
-def _counter_of(cl_ord_id: str) -> tuple[str, int] | None:
-    """(stem, counter) if `cl_ord_id` reads as one of our ids, else None. A hint: digits
-    we never write (lower case, leading zeros, a sign) may read as a counter too."""
-    dash = cl_ord_id.find("-", _STEM_MIN)
-    if dash < 0 or len(cl_ord_id) - dash > 14:
-        return None
-    try:
-        counter = int(cl_ord_id[dash + 1:], 36)
-    except ValueError:
-        return None
-    if counter < 0:
-        return None
-    return cl_ord_id[:dash + 1], counter
+def _counter(cl_ord_id: str, start: int) -> int:
+    """The counter that ``cl_ord_id[start:]`` spells as `to_base36` does (1 to 13 digits
+    0-9 and A-Z, no leading zero), or -1 for any other text."""
+    end = len(cl_ord_id)
+    if not 0 < end - start <= 13 or cl_ord_id[start] == "0":
+        return -1
+    n = 0
+    for i in range(start, end):
+        c = ord(cl_ord_id[i])
+        if 48 <= c <= 57:
+            n = n * 36 + c - 48
+        elif 65 <= c <= 90:
+            n = n * 36 + c - 55
+        else:
+            return -1
+    return n
 
 
 class ClOrdIdMap(Generic[V]):
@@ -265,79 +273,88 @@ class ClOrdIdMap(Generic[V]):
     __slots__ = ("_other", "_tables")
 
     def __init__(self) -> None:
-        self._tables: dict[str, CounterTable[V]] = {}
+        # Registered stems' tables, newest first (a session's current day's is looked
+        # up most). No stem starts another's ids: each ends at its "-", which no prefix
+        # contains, so at most one table can hold a given string.
+        self._tables: list[CounterTable[V]] = []
         self._other: dict[str, V] = {}  # every string not filed by counter
 
     def table(self, stem: str) -> CounterTable[V]:
         """The counter table of `stem` (``YYMMDD`` + prefix + ``-``), registered on the
         first call: ids of the stem already in the map move into it."""
-        table = self._tables.get(stem)
-        if table is None:
-            table = self._tables[stem] = CounterTable(stem)
-            other = self._other
-            for key in [k for k in other if k.startswith(stem)]:
-                found = _counter_of(key)
-                if found is not None and found[0] == stem and _canonical(found[1], key):
-                    table.put(found[1], key, other.pop(key))
+        for table in self._tables:
+            if table.stem == stem:
+                return table
+        table = CounterTable(stem)
+        self._tables.insert(0, table)
+        other = self._other
+        size = len(stem)
+        for key in [k for k in other if k.startswith(stem)]:
+            counter = _counter(key, size)
+            if counter >= 0:
+                table.put(counter, key, other.pop(key))
         return table
 
+    def _find(self, cl_ord_id: str) -> tuple[CounterTable[V] | None, int]:
+        """The table that files `cl_ord_id` by counter if it is filed anywhere, and the
+        counter; (None, -1) for a string kept in `_other` if anywhere."""
+        for table in self._tables:
+            stem = table.stem
+            if cl_ord_id.startswith(stem):
+                counter = _counter(cl_ord_id, len(stem))
+                if counter >= 0:
+                    return table, counter
+                break
+        return None, -1
+
     def get(self, cl_ord_id: str) -> V | None:
-        found = _counter_of(cl_ord_id)
-        if found is not None:
-            table = self._tables.get(found[0])
-            if table is not None:
-                value = table.get(found[1], cl_ord_id)
-                if value is not None:
-                    return value
-        return self._other.get(cl_ord_id) if self._other else None
+        for table in self._tables:
+            stem = table.stem
+            if cl_ord_id.startswith(stem):
+                counter = _counter(cl_ord_id, len(stem))
+                if counter >= 0:
+                    return table.get(counter, cl_ord_id)
+                break
+        other = self._other
+        return other.get(cl_ord_id) if other else None
 
     def __contains__(self, cl_ord_id: str) -> bool:
         return self.get(cl_ord_id) is not None
 
     def __setitem__(self, cl_ord_id: str, value: V) -> None:
-        found = _counter_of(cl_ord_id)
-        if found is not None:
-            table = self._tables.get(found[0])
-            if table is not None and _canonical(found[1], cl_ord_id):
-                table.put(found[1], cl_ord_id, value)
-                return
-        self._other[cl_ord_id] = value
+        table, counter = self._find(cl_ord_id)
+        if table is not None:
+            table.put(counter, cl_ord_id, value)
+        else:
+            self._other[cl_ord_id] = value
 
     def __delitem__(self, cl_ord_id: str) -> None:
         """Raises KeyError if the map does not hold `cl_ord_id`."""
-        found = _counter_of(cl_ord_id)
-        if found is not None:
-            table = self._tables.get(found[0])
-            if table is not None and table.pop(found[1], cl_ord_id):
-                return
-        del self._other[cl_ord_id]
+        table, counter = self._find(cl_ord_id)
+        if table is None:
+            del self._other[cl_ord_id]
+        elif not table.pop(counter, cl_ord_id):
+            raise KeyError(cl_ord_id)
 
     def discard(self, cl_ord_id: str, value: V) -> None:
         """Take `cl_ord_id` out if it maps to `value` (the same object)."""
-        found = _counter_of(cl_ord_id)
-        if found is not None:
-            table = self._tables.get(found[0])
-            if table is not None and table.get(found[1], cl_ord_id) is value:
-                table.pop(found[1], cl_ord_id)
-                return
+        table, counter = self._find(cl_ord_id)
+        if table is not None:
+            table.pop(counter, cl_ord_id, value)
+            return
         other = self._other
         if other and other.get(cl_ord_id) is value:
             del other[cl_ord_id]
 
     def __len__(self) -> int:
-        return len(self._other) + sum(len(t) for t in self._tables.values())
+        return len(self._other) + sum(len(t) for t in self._tables)
 
     def items(self) -> Iterator[tuple[str, V]]:
         """Every (ClOrdID, value): the counter tables' by counter, then the others."""
-        for table in self._tables.values():
+        for table in self._tables:
             yield from table.items()
         yield from self._other.items()
 
     def values(self) -> Iterator[V]:
         for _, value in self.items():
             yield value
-
-
-def _canonical(counter: int, cl_ord_id: str) -> bool:
-    """Whether `cl_ord_id` spells `counter` as `next()` does (so one string per slot)."""
-    return cl_ord_id.endswith("-" + to_base36(counter))
