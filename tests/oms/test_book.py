@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 from decimal import Decimal
 from typing import Any
 
@@ -383,3 +384,16 @@ def test_status_queries(engine: Engine, broker: Broker) -> None:
     assert error(book.status("nobody", "o1")) is ErrorCode.UNKNOWN_ORDER
     assert book.order("alpha", "o1") is o and book.order("beta", "o1") is None
     assert book.order_by_cl_ord_id(o.cl_ord_id) is o
+
+
+def test_a_strategys_id_map_keeps_each_entrys_hash() -> None:
+    # The per-strategy id maps hold every working order: built in the dict layout that
+    # stores each key's hash (a probe's collision then reads no key object), which is
+    # larger than the str-only layout for the same keys.
+    book = ready_book()
+    for i in range(200):
+        assert isinstance(book.prepare_new(new_order(id=f"o{i}"), T0), Order)
+    ids = book._ids["alpha"]
+    plain = {f"o{i}": None for i in range(200)}
+    assert list(ids) == list(plain)
+    assert sys.getsizeof(ids) > sys.getsizeof(plain)

@@ -75,7 +75,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final
 
 from fixrouter.codec import FixMessage
 from fixrouter.errors import FixRouterError
@@ -157,6 +157,22 @@ _BROKER: Final = Target.BROKER
 _SIGN: Final = {Side.BUY: 1, Side.SELL: -1, Side.SHORT: -1}
 _NAMING: Final = frozenset({IntentKind.NEW, IntentKind.REPLACE})  # intents that name an order
 _FEW: Final = 8  # report keys kept in a tuple before a set
+
+
+def _id_map() -> dict[str, Order | OrderState]:
+    """An empty id map for one strategy, in CPython's *general* dict layout.
+
+    A dict whose keys are all str uses a compact layout that does not store the keys'
+    hashes, so each collision on a probe reads the colliding key object to compare
+    hashes: in a strategy's map of every working order (hundreds of thousands in a
+    saturated run) that is one more cache miss per collision. One non-str key, inserted
+    and removed, switches the table to the layout that keeps each entry's hash beside
+    it, and it stays there as it grows (CPython 3.11's `dictresize` keeps the kind).
+    Contents and behaviour are those of any dict; only the speed depends on it.
+    """
+    ids: dict[Any, Any] = {0: None}
+    del ids[0]
+    return ids
 
 
 class OmsError(FixRouterError):
@@ -284,7 +300,7 @@ class OrderBook:
         oid = req.id
         ids = self._ids.get(strategy)
         if ids is None:
-            ids = self._ids[strategy] = {}
+            ids = self._ids[strategy] = _id_map()
         sess = self._default if session is None else self._sessions.get(session)
         # The strategy's id map is as large as its working orders: look the id up and
         # claim it in one probe, and give it back on the rare refusals below.
@@ -318,6 +334,13 @@ class OrderBook:
         table.put(gen.counter, cl, order)
         self._open.add(order)
         return order
+
+    def _ids_of(self, strategy: str) -> dict[str, Order | OrderState]:
+        """The strategy's id map, created on first use."""
+        ids = self._ids.get(strategy)
+        if ids is None:
+            ids = self._ids[strategy] = _id_map()
+        return ids
 
     def id_used(self, strategy: str, order_id: str) -> bool:
         """Whether the strategy's id names an order, live or finished, today."""
@@ -472,7 +495,7 @@ class OrderBook:
     # -- registration (shared with recovery) -------------------------------------------------
 
     def _register_order(self, order: Order) -> None:
-        self._ids.setdefault(order.strategy, {})[order.id] = order
+        self._ids_of(order.strategy)[order.id] = order
         self._by_cl[order.cl_ord_id] = order
         if order.status not in TERMINAL:
             self._open.add(order)
@@ -517,7 +540,7 @@ class OrderBook:
                 ids.pop(state.id, None)
             self._retired.put(strategy, state.id, state.status)
         else:
-            self._ids.setdefault(strategy, {})[state.id] = state
+            self._ids_of(strategy)[state.id] = state
 
     # -- retirement --------------------------------------------------------------------------
 
@@ -583,7 +606,7 @@ class OrderBook:
         order.position = None  # the scratch book's; bound again at its next fill
         order.queued = False
         self._total(order, -1)
-        ids = self._ids.setdefault(order.strategy, {})
+        ids = self._ids_of(order.strategy)
         ids[order.id] = order
         pr = order.pending_replace
         if pr is not None:
