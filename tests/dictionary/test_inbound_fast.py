@@ -238,6 +238,35 @@ def test_a_known_tag_sequence_still_has_its_values_checked() -> None:
     assert len(validator._inbound[b"8"].shapes) == 1
 
 
+@pytest.mark.parametrize("base", [ER_NEW, ER_FILL, ER_IB, CANCEL_REJECT, BUSINESS_REJECT],
+                         ids=["new", "fill", "ib", "cancel_reject", "business_reject"])
+def test_every_value_of_a_known_sequence_goes_through_its_plan(base: Pairs) -> None:
+    """Each field of a remembered sequence of tags given each value of the pool: the same
+    sequence, so the remembered plan answers (every kind of check: enum, free text,
+    digits, decimal, timestamp, called checks such as CURRENCY and MONTHYEAR), and it must
+    answer what the reference does."""
+    for strict in (False, True):
+        validator = CompiledValidator(_DICTIONARY, strict_inbound=strict)
+        good = decoded(base)
+        assert good is not None
+        if validator.check_inbound_message(good) is not None:
+            assert strict  # IB's own tags: unknown to the dictionary
+            continue
+        fast = validator._inbound[base[0][1]]
+        assert len(fast.shapes) == 1
+        for i, (tag, _) in enumerate(base[1:], start=1):
+            for value in (*_VALUES, b"\x01", b"1\x012"):
+                pairs = [*base[:i], (tag, value), *base[i + 1 :]]
+                msg, fresh = decoded(pairs), decoded(pairs)
+                if msg is None or fresh is None or msg.has_repeated_tags():
+                    continue
+                expected = verdict(lambda m=msg, v=validator: v.check_inbound(m.msg_type,
+                                                                              m.fields))
+                got = verdict(lambda m=fresh, v=validator: v.check_inbound_message(m))
+                assert got == expected, (pairs, strict)
+        assert len(fast.shapes) == 1, "a mutated value changed the sequence of tags"
+
+
 def test_the_table_of_tag_sequences_is_bounded() -> None:
     validator = CompiledValidator(_DICTIONARY)
     for n in range(100):

@@ -38,7 +38,11 @@ names the problem. So its verdicts are `check_inbound`'s by construction;
 `tests/dictionary/test_inbound_fast.py` checks that on mutated messages. A message whose
 sequence of tags passed before (IB sends a handful per type) skips the per-tag look-ups:
 its tags' checks are already known and its required tags present, so only the values are
-checked, in order.
+checked: the shape's `_Plan` lists the positions of each kind of check, with the allowed
+values of each enum at hand, and leaves out what the shape alone decides (an unknown tag's
+spelling; MsgType, which selected the plan). A shape is found by its tags joined with `=`
+(a byte that no tag holds), one hash and one compare where a tuple of the tags compared
+each tag again.
 Header and trailer fields may be passed along with the body; their values are checked
 but their presence is the session layer's business. By default a received tag that the
 dictionary does not define for the message is ignored, not rejected: IB adds fields at
@@ -74,6 +78,8 @@ from .model import Dictionary, FieldSet, GroupSpec
 # search through the buffer protocol, and this test runs on every free-text field.
 _SOH: Final = 0x01
 _MSG_TYPE: Final = 35
+_MSG_TYPE_KEY: Final = b"35"
+_EQ: Final = b"="
 _MAX_LISTED_VALUES: Final = 12  # enum values quoted in an error message
 _first: Final = itemgetter(0)
 _UTC_SECOND: Final = UTC_TIMESTAMP_SECOND.fullmatch
@@ -176,8 +182,24 @@ class _InboundFast:
     enums: dict[bytes, frozenset[bytes]]
     calls: dict[bytes, Checker]
     required: tuple[bytes, ...]
-    # Sequences of tags that passed (at most `_MAX_SHAPES`), to the kind of each.
-    shapes: dict[tuple[bytes, ...], list[int]]
+    # Sequences of tags that passed (at most `_MAX_SHAPES`), joined with `=`, to the checks
+    # of their values.
+    shapes: dict[bytes, _Plan]
+
+
+class _Plan:
+    """The value checks of one sequence of tags that passed, by position in the message:
+    everything `_value_ok` would run on those tags, sorted by kind."""
+
+    __slots__ = ("calls", "decimals", "digits", "enums", "free", "timestamps")
+
+    def __init__(self) -> None:
+        self.enums: list[tuple[int, frozenset[bytes]]] = []
+        self.free: list[int] = []
+        self.digits: list[int] = []
+        self.decimals: list[int] = []
+        self.timestamps: list[int] = []
+        self.calls: list[tuple[int, Checker]] = []
 
 
 def _canonical_unknown(tag: bytes) -> bool:
@@ -387,21 +409,63 @@ class CompiledValidator:
         fast = self._inbound.get(msg_type)
         if fast is not None and not msg.has_repeated_tags():
             index = cast("dict[bytes, bytes]", msg.index)
-            shape = tuple(index)
-            kinds = fast.shapes.get(shape)
-            if kinds is not None:
+            shape = _EQ.join(index)
+            plan = fast.shapes.get(shape)
+            if plan is not None:
                 # These tags, in this order, passed before: their checks are known and
                 # every required tag is among them. Only the values are left.
-                for position, value in enumerate(index.values()):
-                    if not self._value_ok(fast, kinds[position], shape[position], value):
-                        break
-                else:
+                if self._plan_ok(plan, list(index.values())):
                     return None
             elif self._fast_pass(fast, index):
                 if len(fast.shapes) < _MAX_SHAPES:
-                    fast.shapes[shape] = [fast.kinds.get(tag, _UNKNOWN) for tag in shape]
+                    fast.shapes[shape] = self._plan(fast, msg_type, list(index))
                 return None
         return self.check_inbound(msg_type, msg.fields)
+
+    def _plan(self, fast: _InboundFast, msg_type: bytes, tags: list[bytes]) -> _Plan:
+        """The checks of a shape that passed `_fast_pass` (so every tag's kind is one that
+        can pass: no group count tag, no unknown tag in strict mode)."""
+        plan = _Plan()
+        for position, tag in enumerate(tags):
+            kind = fast.kinds.get(tag, _UNKNOWN)
+            if kind == _ENUM:
+                if tag == _MSG_TYPE_KEY:
+                    # The message type that chose `fast`: its verdict is this plan's.
+                    assert msg_type in fast.enums[tag]
+                    continue
+                plan.enums.append((position, fast.enums[tag]))
+            elif kind == _FREE:
+                plan.free.append(position)
+            elif kind == _DIGITS:
+                plan.digits.append(position)
+            elif kind == _DECIMAL:
+                plan.decimals.append(position)
+            elif kind == _TIMESTAMP:
+                plan.timestamps.append(position)
+            elif kind == _CALL:
+                plan.calls.append((position, fast.calls[tag]))
+            # _UNKNOWN: the tag is spelled canonically (it passed) and its value is free.
+        return plan
+
+    def _plan_ok(self, plan: _Plan, values: list[bytes]) -> bool:
+        """`_value_ok` of every value, the kinds read from the plan."""
+        for position, allowed in plan.enums:
+            if values[position] not in allowed:
+                return False
+        for position in plan.free:
+            value = values[position]
+            if not value or _SOH in value:
+                return False
+        for position in plan.digits:
+            if not values[position].isdigit():
+                return False
+        for position in plan.decimals:
+            if not is_decimal(values[position]):
+                return False
+        for position in plan.timestamps:
+            if not self._timestamp(values[position]):
+                return False
+        return all(call(values[position]) for position, call in plan.calls)
 
     def _fast_pass(self, fast: _InboundFast, index: dict[bytes, bytes]) -> bool:
         """Every value passes its check and every required tag is present."""
