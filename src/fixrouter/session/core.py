@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import enum
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from fixrouter.codec import Encoder, FixMessage, FrameDecoder, Garbled
 from fixrouter.dictionary import CompiledValidator
@@ -100,6 +100,11 @@ class SessionState(enum.StrEnum):
     RESENDING = "RESENDING"
     """Logged on, waiting for the counterparty to fill a gap we asked to be resent."""
     LOGOUT_SENT = "LOGOUT_SENT"
+
+
+# Read on every received frame: a `Final` is read directly, `SessionState.DISCONNECTED`
+# is a class attribute look-up (~65 ns compiled).
+_DISCONNECTED: Final = SessionState.DISCONNECTED
 
 
 class Session:
@@ -238,7 +243,7 @@ class Session:
     def receive_data(self, data: bytes, now: float) -> list[Action]:
         """Bytes from the socket. Frames are handled in order; a Disconnect ends the list."""
         out = self._begin(now)
-        if self._state.kind is SessionState.DISCONNECTED:
+        if self._state.kind is _DISCONNECTED:
             return out
         try:
             for item in self.decoder.feed(data):
@@ -248,7 +253,7 @@ class Session:
                 else:
                     self.awaiting_test_response = False
                     self._state = self._state.on_message(self, item, now)
-                if self._state.kind is SessionState.DISCONNECTED:
+                if self._state.kind is _DISCONNECTED:
                     break
         except StoreError as exc:
             self._store_failed(exc, now)

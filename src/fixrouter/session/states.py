@@ -32,7 +32,7 @@ gap, resend jobs) lives on `Session`, passed in as `s`. Every handler appends it
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, ClassVar, Final, NamedTuple
+from typing import TYPE_CHECKING, ClassVar, Final, NamedTuple, cast
 
 from fixrouter.codec import FixMessage, Garbled, GarbledReason, parse_utc_timestamp
 from fixrouter.errors import RemoteProtocolError
@@ -92,7 +92,7 @@ class HeaderProblem(NamedTuple):
 
 def check_header(s: Session, msg: FixMessage, now: float) -> HeaderProblem | None:
     """CompIDs swapped correctly (373=9) and SendingTime inside the window (373=10)."""
-    index = msg.index
+    index = _index(msg)
     sender = index.get(b"49")
     if sender != s.their_comp_id:
         return HeaderProblem(
@@ -150,8 +150,14 @@ def check_possdup(msg: FixMessage) -> HeaderProblem | None:
     return None
 
 
+def _index(msg: FixMessage) -> dict[bytes, bytes]:
+    """The decoder's dict behind `msg.index`: compiled code calls `get` on a `Mapping` by
+    name, on a dict directly."""
+    return cast("dict[bytes, bytes]", msg.index)
+
+
 def _seq_of(msg: FixMessage) -> int | None:
-    raw = msg.index.get(b"34")
+    raw = _index(msg).get(b"34")
     return int(raw) if raw is not None and raw.isdigit() else None
 
 
@@ -443,7 +449,7 @@ class InSession(State):
     def accept(self, s: Session, msg: FixMessage, msg_type: bytes, seq: int,
                now: float) -> State:
         """`msg` carries the expected number: PossDup checks, then act on it."""
-        if msg.index.get(_POSS_DUP) == _YES and msg_type != SEQUENCE_RESET:
+        if _index(msg).get(_POSS_DUP) == _YES and msg_type != SEQUENCE_RESET:
             problem = check_possdup(msg)
             if problem is not None:
                 if problem.fatal is not None:  # case 2f
