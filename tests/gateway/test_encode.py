@@ -8,6 +8,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fixrouter.events import ExecKind, Execution, OrderState, OrderStatus
 from fixrouter.gateway.encode import encode_event, price_text, qty_json
@@ -66,3 +68,33 @@ def test_status_lines_spell_the_status(status: OrderStatus) -> None:
     state = OrderState("o1", "C1", "AAPL", "buy", status, Decimal(100), Decimal(0),
                        Decimal(100), Decimal(0), Decimal("190.25"))
     assert orjson.loads(encode_event(state))["status"] == status.value
+
+
+_TEXTS = st.text(max_size=12) | st.sampled_from(
+    ["o1", "E1", "", '"', "\\", "a\"b", "tab\there", "\x00", "\x1f", "\x7f", "é", "€", "\u2028",
+     "\ud800", "/", "%s", "%", "\n"])  # fmt: skip
+_NUMBERS = st.sampled_from([
+    *QUANTITIES, "190.25", "1E+30", "-1E+25", "18446744073709551615", "18446744073709551616",
+    "-9223372036854775808", "-9223372036854775809", "NaN", "Infinity", "-0.0001"])  # fmt: skip
+
+
+def _outcome(fn: Any) -> tuple[str, object]:
+    try:
+        return "ok", fn()
+    except Exception as exc:  # the same failure, or the same bytes
+        return "raised", type(exc).__name__
+
+
+@given(id_=_TEXTS, exec_id=_TEXTS, order_id=_TEXTS, reason=st.none() | _TEXTS,
+       kind=st.sampled_from(list(ExecKind)), status=st.sampled_from(list(OrderStatus)),
+       numbers=st.tuples(*[_NUMBERS] * 5))
+@settings(max_examples=3000)
+def test_exec_lines_equal_orjson_for_any_text_and_number(
+    id_: str, exec_id: str, order_id: str, reason: str | None, kind: ExecKind,
+    status: OrderStatus, numbers: tuple[str, ...],
+) -> None:
+    """An exec line is orjson's spelling of the reference dict for any strings (escapes,
+    non-ASCII) and numbers (beyond 64 bits, not finite), failures included."""
+    last, px, cum, leaves, avg = (Decimal(n) for n in numbers)
+    e = Execution(id_, kind, status, last, px, cum, leaves, avg, exec_id, order_id, reason)
+    assert _outcome(lambda: encode_event(e)) == _outcome(lambda: reference_exec(e)), e

@@ -35,6 +35,8 @@ from .parse import Req
 
 PROTOCOL_VERSION: Final = 1
 _NEWLINE: Final = orjson.OPT_APPEND_NEWLINE
+_dumps: Final = orjson.dumps
+_EXECUTION: Final = Execution
 # Enum `.value` is a Python-level property (~100 ns each); a dict look-up is a quarter of
 # that, and every exec event reads two. Values stay plain `str`, as `.value` gave.
 _EXEC_TYPE_TEXT: Final[dict[ExecKind, str]] = {kind: kind.value for kind in ExecKind}
@@ -55,10 +57,15 @@ def qty_json(value: Decimal) -> int | str:
         # Zero (any exponent or sign) is whole: most of an ack's quantities, and `not`
         # is a fifth of `int()` plus the mixed comparison.
         return 0
+    text = str(value)
+    if text.isdigit():
+        # Written as digits alone: a whole number, and its text is its integer. `int()`
+        # of the text beats `int()` of the Decimal plus the mixed comparison.
+        return int(text)
     integral = int(value)
     if integral == value:
         return integral
-    return price_text(value)
+    return format(value, "f") if "E" in text else text  # `price_text`, its text known
 
 
 def _accepted(e: Accepted) -> dict[str, Any]:
@@ -126,7 +133,7 @@ def _session(e: SessionChanged) -> dict[str, Any]:
     return {"ev": "session", "session": e.session, "state": e.state, "detail": e.detail}
 
 
-_BUILDERS: dict[type, Callable[[Any], dict[str, Any]]] = {
+_BUILDERS: Final[dict[type, Callable[[Any], dict[str, Any]]]] = {
     Accepted: _accepted,
     Denied: _denied,
     Execution: _exec,
@@ -154,7 +161,11 @@ def event_dict(event: Event, req: Req = None) -> dict[str, Any]:
 
 def encode_event(event: Event, req: Req = None) -> bytes:
     """One event line, newline included."""
-    return orjson.dumps(event_dict(event, req), option=_NEWLINE)
+    if req is None and type(event) is _EXECUTION:
+        # The event of every ExecutionReport: straight to its builder. (Formatting the
+        # line directly instead of through the dict and orjson was tried: 1.0 -> 1.4 us.)
+        return _dumps(_exec(event), option=_NEWLINE)
+    return _dumps(event_dict(event, req), option=_NEWLINE)
 
 
 def encode_welcome(client: str, req: Req = None) -> bytes:
