@@ -117,6 +117,7 @@ _UNAVAILABLE: Final = ErrorCode.ENGINE_UNAVAILABLE.value
 _RECOVERING: Final = "the engine is recovering its order book; nothing was sent"
 _DUPLICATE: Final = "DUPLICATE_ORDER"  # the risk gate's code for a reused id (and for a resend)
 _NO_ROUTE: Final = "NO_ROUTE"  # DenialCode.NO_ROUTE: [routing] names no session for the order
+_EXECUTION: Final = Execution  # read per report event: a Final is not a module-dict read
 _BROADCAST: Final = {
     EventKind.LOGGED_ON: "logged_on",
     EventKind.LOGGED_OUT: "logged_out",
@@ -643,7 +644,7 @@ class Router:
         now = self._monotonic()
         reported = book.reported
         for strategy, event in routed:
-            if type(event) is Execution:
+            if type(event) is _EXECUTION:
                 order_id: str | None = event.id
             else:
                 order_id = getattr(event, "id", None)
@@ -656,7 +657,7 @@ class Router:
                 order = book.order(strategy, order_id) if order_id else None
             if order is not None:
                 gate.on_report(order, now,
-                               event.exec_type if type(event) is Execution else None)
+                               event.exec_type if type(event) is _EXECUTION else None)
             if strategy == ORPHAN:
                 self.stats.orphan_events += 1
                 log.info("event for an order without owner dropped: %r", event)

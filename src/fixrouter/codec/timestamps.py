@@ -30,6 +30,8 @@ _last_prefix = b""
 _last_ms = -1
 _last_ms_stamp = b""
 _MS_TEXT: Final = tuple(b".%03d" % ms for ms in range(1000))
+# The digits a fraction may have, to what they are divided by (`10 ** len`, precomputed).
+_FRACTION_SCALE: Final = {3: 1_000, 6: 1_000_000, 9: 1_000_000_000}
 # The parse cache: a `YYYYMMDD-HH:MM` prefix that parsed, and its epoch seconds.
 _last_minute = b""
 _last_minute_epoch = 0
@@ -90,9 +92,10 @@ def parse_utc_timestamp(value: bytes) -> float:
     if not rest:
         return float(_last_minute_epoch + min(second, 59))
     digits = rest[1:]
-    if rest[:1] != b"." or len(digits) not in (3, 6, 9) or not digits.isdigit():
+    scale = _FRACTION_SCALE.get(len(digits), 0)
+    if not scale or rest[:1] != b"." or not digits.isdigit():
         raise ValueError(f"not a UTCTimestamp: {value!r}")
-    fraction: float = int(digits) / (10 ** len(digits))
+    fraction: float = int(digits) / scale
     return _last_minute_epoch + min(second, 59) + fraction
 
 

@@ -54,7 +54,8 @@ from fixrouter.oms.order import Order
 from .histogram import HistogramSample, LatencyHistogram
 
 EXEC_KINDS: tuple[ExecKind, ...] = tuple(ExecKind)
-_KIND_INDEX: dict[ExecKind, int] = {kind: i for i, kind in enumerate(EXEC_KINDS)}
+_KIND_INDEX: Final[dict[ExecKind, int]] = {kind: i for i, kind in enumerate(EXEC_KINDS)}
+_EXECUTION: Final = Execution
 _FILL: Final = ExecKind.FILL
 _PARTIAL: Final = ExecKind.PARTIAL
 _REJECTED_INDEX: Final = _KIND_INDEX[ExecKind.REJECTED]
@@ -152,7 +153,7 @@ class OrderFlow:
                         flow.order_ack.observe_ns(now - sent)
         delivered = False
         for strategy, event in routed:
-            if type(event) is Execution:
+            if type(event) is _EXECUTION:
                 kind = event.exec_type
                 flow.reports[_KIND_INDEX[kind]] += 1
                 if kind is _FILL or kind is _PARTIAL:
