@@ -65,13 +65,15 @@ def test_parse_rejects(text: bytes) -> None:
         parse_utc_timestamp(text)
 
 
-# The parse caches the epoch of the last minute it converted. Its verdicts and values
-# must be those of the full parse, whatever was parsed just before.
+# The parse caches the epoch of the last minute and of the last second it converted. Its
+# verdicts and values must be those of the full parse, whatever was parsed just before.
 
 
 def reference_parse(value: bytes) -> float:
-    """The full parse: the same function with its minute cache emptied first."""
+    """The full parse: the same function with its minute and second caches emptied first
+    (18 bytes: no `value[:17]` can equal it)."""
     timestamps._last_minute = b""
+    timestamps._parsed_second = b"x" * 18
     return parse_utc_timestamp(value)
 
 
@@ -122,3 +124,25 @@ def test_cache_hit_rejects_what_the_full_parse_rejects() -> None:
         with pytest.raises(ValueError, match="not a UTCTimestamp"):
             parse_utc_timestamp(bad)
     assert parse_utc_timestamp(b"20261124-10:22:60") == reference_parse(b"20261124-10:22:60")
+
+
+def test_the_cached_second_keeps_its_fraction_checked() -> None:
+    """Same second as the stamp before: the fraction is still parsed and checked."""
+    for stamp in (b"20261124-10:22:16.123", b"20261124-10:22:60.500", b"20261124-10:22:16"):
+        first = reference_parse(stamp)
+        assert parse_utc_timestamp(stamp) == first
+        second = stamp[:17]
+        for tail, expected in [(b"", reference_parse(second)), (b".999", None),
+                               (b".999999", None), (b".000000001", None)]:  # fmt: skip
+            parse_utc_timestamp(stamp)  # the second is cached
+            want = reference_parse(second + tail) if expected is None else expected
+            parse_utc_timestamp(stamp)
+            assert parse_utc_timestamp(second + tail) == want
+        for bad in (b".", b".1", b".1234", b"Z", b".12a", b"\x01", b".9999999999"):
+            parse_utc_timestamp(stamp)
+            with pytest.raises(ValueError, match="not a UTCTimestamp"):
+                parse_utc_timestamp(second + bad)
+    # A different second of the same minute is not taken for the cached one.
+    parse_utc_timestamp(b"20261124-10:22:16.123")
+    assert parse_utc_timestamp(b"20261124-10:22:17.123") == reference_parse(
+        b"20261124-10:22:17.123")

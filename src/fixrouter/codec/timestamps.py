@@ -12,8 +12,9 @@ Time is always passed in as epoch seconds; nothing here reads a clock.
 Parsing is on the receive path of every message (SendingTime), so it caches the other
 way: the epoch of the last `YYYYMMDD-HH:MM` prefix it converted. A SendingTime in the same
 minute as the previous one (nearly all of them) costs the seconds and the fraction only,
-not `calendar.timegm`. The prefix's validity is a function of its bytes alone, so a cache
-hit accepts and rejects exactly what a full parse does.
+not `calendar.timegm`; one in the same second as the previous one costs the fraction
+only. A prefix's validity is a function of its bytes alone, so a cache hit accepts and
+rejects exactly what a full parse does.
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ _FRACTION_SCALE: Final = {3: 1_000, 6: 1_000_000, 9: 1_000_000_000}
 # The parse cache: a `YYYYMMDD-HH:MM` prefix that parsed, and its epoch seconds.
 _last_minute = b""
 _last_minute_epoch = 0
+# And the whole second, `YYYYMMDD-HH:MM:SS`, of the last stamp that parsed (a report's
+# SendingTime mostly repeats the one before), with its epoch seconds (second 60 as 59).
+# Starts as a true pair, so that no other value can match it unparsed.
+_parsed_second = b"19700101-00:00:00"
+_parsed_second_epoch = 0
 
 
 def _second_prefix(second: int) -> bytes:
@@ -77,6 +83,10 @@ def parse_utc_timestamp(value: bytes) -> float:
     Raises:
         ValueError: the value is not a UTCTimestamp.
     """
+    global _parsed_second, _parsed_second_epoch
+    if value[:17] == _parsed_second:
+        # The same second as the last stamp that parsed: only the fraction is left.
+        return _with_fraction(value, _parsed_second_epoch)
     if len(value) < 17 or value[8:9] != b"-" or value[11:12] != b":" or value[14:15] != b":":
         raise ValueError(f"not a UTCTimestamp: {value!r}")
     if value[:14] != _last_minute:
@@ -88,20 +98,33 @@ def parse_utc_timestamp(value: bytes) -> float:
         raise ValueError(f"not a UTCTimestamp: {value!r}") from None
     if not second < 61:
         raise ValueError(f"not a UTCTimestamp: {value!r}")
+    whole = _last_minute_epoch + min(second, 59)
+    parsed = _with_fraction(value, whole)
+    _parsed_second = value[:17]
+    _parsed_second_epoch = whole
+    return parsed
+
+
+def _with_fraction(value: bytes, whole: int) -> float:
+    """`whole` (the epoch of `value`'s second) plus `value`'s fraction after byte 17.
+
+    Raises:
+        ValueError: the fraction is not `.` and 3, 6 or 9 digits.
+    """
     rest = value[17:]
     if not rest:
-        return float(_last_minute_epoch + min(second, 59))
+        return float(whole)
     digits = rest[1:]
     scale = _FRACTION_SCALE.get(len(digits), 0)
     if not scale or rest[:1] != b"." or not digits.isdigit():
         raise ValueError(f"not a UTCTimestamp: {value!r}")
     fraction: float = int(digits) / scale
-    return _last_minute_epoch + min(second, 59) + fraction
+    return whole + fraction
 
 
 def _parse_full(value: bytes) -> float:
-    """Every field parsed and checked; a success caches the minute's epoch."""
-    global _last_minute, _last_minute_epoch
+    """Every field parsed and checked; a success caches the minute's and the second's epoch."""
+    global _last_minute, _last_minute_epoch, _parsed_second, _parsed_second_epoch
     try:
         year = int(value[0:4])
         month = int(value[4:6])
@@ -123,4 +146,6 @@ def _parse_full(value: bytes) -> float:
     whole = timegm((year, month, day, hour, minute, min(second, 59), 0, 0, 0))
     _last_minute_epoch = whole - min(second, 59)
     _last_minute = value[:14]
+    _parsed_second_epoch = whole
+    _parsed_second = value[:17]
     return whole + fraction
