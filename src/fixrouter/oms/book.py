@@ -738,12 +738,13 @@ class OrderBook:
                 return self._bad(msg, f"unknown ExecTransType(20) {trans!r}")
             trigger = found
         cl_b = idx.get(b"11")
+        cl = cl_b.decode("latin-1") if cl_b else ""
         ord_status = idx.get(b"39")
         if trigger in _KEYED_BY_EXEC_ID:
             key = exec_id_b
         else:
             key = b"\x01".join((exec_id_b, trans, exec_type, ord_status or b"", cl_b or b""))
-        order = self._locate(idx)
+        order = self._locate(idx, cl)
         if order is None:
             order = self._read_back(msg, session)
             if order is None:
@@ -772,7 +773,6 @@ class OrderBook:
             self._by_order_id[order.order_id] = order
         if trigger is not _T_PENDING_NEW:
             order.acknowledged = True
-        cl = cl_b.decode("latin-1") if cl_b else ""
         text_b = idx.get(b"58")
         reason = text_b.decode("latin-1") if text_b is not None else None
         exec_id = exec_id_b.decode("latin-1")
@@ -883,14 +883,18 @@ class OrderBook:
         order.tif = intent.tif
         self._ids[order.strategy][intent.new_id] = order
 
-    def _locate(self, idx: dict[bytes, bytes]) -> Order | None:
+    def _locate(self, idx: dict[bytes, bytes], cl: str) -> Order | None:
+        """By ClOrdID (`cl`, decoded once for the whole report), OrigClOrdID, OrderID."""
         by_cl = self._by_cl
-        for tag in (b"11", b"41"):
-            value = idx.get(tag)
-            if value:
-                order = by_cl.get(value.decode("latin-1"))
-                if order is not None:
-                    return order
+        if cl:
+            order = by_cl.get(cl)
+            if order is not None:
+                return order
+        orig = idx.get(b"41")
+        if orig:
+            order = by_cl.get(orig.decode("latin-1"))
+            if order is not None:
+                return order
         oid = idx.get(b"37")
         return self._by_order_id.get(oid.decode("latin-1")) if oid else None
 
