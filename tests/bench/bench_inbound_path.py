@@ -35,12 +35,11 @@ from pathlib import Path
 import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "router"))
-from bench_router import CONFIG, Sink, StampingTransport
+from bench_router import CONFIG, Sink, StampingTransport, log_on
 
-from fixrouter.codec import BodyTemplate, Encoder, render_fields
+from fixrouter.codec import BodyTemplate, Encoder
 from fixrouter.gateway.server import _Connection
 from fixrouter.routing.service import LoopTimers, RouterService, load
-from fixrouter.transport.connection import _LineProtocol
 
 # The benchmark acceptor's ExecutionReport layout (fixrouter.bench.acceptor).
 ER = BodyTemplate((37, 11, 17, 20, 150, 39, 55, 54, 38, 32, 31, 151, 14, 6, 60))
@@ -78,17 +77,11 @@ async def run(orders: int, per_read: int) -> tuple[list[float], float]:
             router = service.router
             router.timers = LoopTimers(loop)
             router.gate.risk.set_reference("AAPL", Decimal("190"))  # type: ignore[attr-defined]
-            transport = next(iter(service.engine.sessions.values())).transport
-            transport._loop = loop
-            line = _LineProtocol(transport)
             fake = Capture()
-            line.transport = fake  # type: ignore[assignment]
-            transport._line = line
-            transport._carry_out(transport.session.connection_made(time.time()))
+            log_on(service, loop, fake)
+            transport = next(iter(service.engine.sessions.values())).transport
+            line = transport._line
             ib = Encoder("IB", "FIXROUTER")
-            transport._on_data(line, ib.encode(b"A", 1, ib.timestamp(time.time()),
-                                               render_fields([(98, 0), (108, 30)])))
-            assert transport.logged_on
             await asyncio.sleep(0.01)  # the status request after logon goes out first
             sink = CountingSink()
             strategy = _Connection(service.gateway)

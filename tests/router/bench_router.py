@@ -133,12 +133,16 @@ class Sink:
         pass
 
 
-def log_on(service: RouterService, loop: asyncio.AbstractEventLoop) -> StampingTransport:
+def log_on(
+    service: RouterService, loop: asyncio.AbstractEventLoop, fake: StampingTransport | None = None
+) -> StampingTransport:
+    """Log the engine's first session on over `fake` (a new StampingTransport by default),
+    driving the real transport's callbacks with IB's Logon reply."""
     session = next(iter(service.engine.sessions.values()))
     transport = session.transport
     transport._loop = loop
     line = _LineProtocol(transport)
-    fake = StampingTransport()
+    fake = fake or StampingTransport()
     line.transport = fake  # type: ignore[assignment]
     transport._line = line
     transport._carry_out(transport.session.connection_made(time.time()))
