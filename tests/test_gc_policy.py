@@ -183,6 +183,46 @@ def test_a_never_idle_loop_forces_a_full_collection_at_twice_the_bound(
     assert kept
 
 
+def test_a_never_idle_loop_recounts_instead_of_collecting_when_what_it_froze_has_died(
+        caplog: pytest.LogCaptureFixture) -> None:
+    policy = _policy(freeze_at=2_000, full_min=10_000)
+    with caplog.at_level(logging.INFO, logger="fixrouter.gc"):
+        for _ in range(20):  # never an idle turn; each batch is frozen, then finishes
+            batch = _allocate(2_500)
+            policy.poll(BUSY)
+            del batch
+    # The estimate passed twice the bound (20,000) more than once; each time the count
+    # found the frozen objects gone, so nothing was collected.
+    assert policy.stats.freezes >= 16
+    assert policy.stats.collections["forced_full"] == 0
+    assert policy.stats.recounts >= 2
+    assert policy.stats.frozen_since_full < 2 * 10_000
+    assert gc.get_freeze_count() - policy.stats.live_after_full < 10_000
+    lines = [r for r in caplog.records if "no forced collection" in r.getMessage()]
+    assert len(lines) == policy.stats.recounts
+    for line in lines:
+        estimate, counted = line.args[:2]  # type: ignore[index]
+        assert estimate >= 2 * 10_000 > 10_000 > counted
+
+
+def test_a_recount_that_finds_the_frozen_alive_lets_the_forced_collection_run() -> None:
+    policy = _policy(freeze_at=2_000, full_min=10_000)
+    ref = _cycle()
+    holder = [ref()]
+    kept = _allocate(2_500)
+    policy.poll(BUSY)
+    holder.clear()  # garbage now, hidden by the freeze
+    for _ in range(20):
+        kept += _allocate(2_500)  # the frozen set really grows
+        policy.poll(BUSY)
+        if policy.stats.collections["forced_full"]:
+            break
+    assert policy.stats.collections["forced_full"] == 1
+    assert policy.stats.recounts <= 1  # at most one recount before the bound held
+    assert ref() is None
+    assert kept
+
+
 def test_the_backstop_collection_is_counted_frozen_and_logged_once(
         caplog: pytest.LogCaptureFixture) -> None:
     policy = _policy(backstop=1_000)
