@@ -172,3 +172,10 @@ def open_gate(table: dict[str, Any] | None = None, refs: dict[str, str] | None =
     for symbol, px in ({"AAPL": "100"} if refs is None else refs).items():
         gate.set_reference(symbol, Decimal(px))
     return gate
+
+
+def records(maps: dict[str, dict[str, Any]]) -> dict[tuple[str, str], Any]:
+    """A gate's per-strategy record maps (`_records`, `_aliases`) as one map by
+    (strategy, id), for comparing whole states."""
+    return {(strategy, order_id): rec for strategy, ids in maps.items()
+            for order_id, rec in ids.items()}

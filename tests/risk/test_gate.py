@@ -4,6 +4,7 @@ under and just over its limit, exposure bookkeeping, replaces, cancels, restart,
 from __future__ import annotations
 
 import logging
+import sys
 from decimal import Decimal as D
 from typing import Any
 
@@ -30,7 +31,7 @@ from fixrouter.risk import (
     Withdrawn,
 )
 
-from .conftest import SESSION, FakeBook, FakeOrder, Pos, loose, open_gate, order
+from .conftest import SESSION, FakeBook, FakeOrder, Pos, loose, open_gate, order, records
 
 T = 1000.0
 C = DenialCode
@@ -240,6 +241,48 @@ def test_reused_id_is_a_duplicate_order() -> None:
     assert code(denial) == C.DUPLICATE_ORDER and "already in use" in denial.message  # type: ignore[union-attr]
 
 
+def test_ids_are_per_strategy_and_a_pending_replaces_new_id_is_in_use() -> None:
+    gate = open_gate()
+    a = accept(gate, id="x")
+    b = accept(gate, id="x", strategy="s2")  # the same id under another strategy
+    rec_a, rec_b = gate.record("s1", "x"), gate.record("s2", "x")
+    assert rec_a is not None and rec_b is not None and rec_a is not rec_b
+    assert rec_a.req is a.req and rec_b.req is b.req
+    assert gate.check_replace(ReplaceOrder("s1", "x", "r1", qty=D(150)), SESSION, T) is None
+    assert gate.record("s1", "r1") is rec_a and gate.record("s2", "r1") is None
+    # The pending replace's new id is in use for its strategy only.
+    assert code(gate.check_new(order("r1", qty=5), SESSION, T)) == C.DUPLICATE_ORDER
+    accept(gate, id="r1", strategy="s2", qty=5)
+    assert code(gate.check_replace(ReplaceOrder("s2", "x", "r1", qty=D(5)), SESSION, T)) == \
+        C.DUPLICATE_ORDER
+    assert gate.check_replace(ReplaceOrder("s2", "x", "r2", qty=D(50)), SESSION, T) is None
+    accept(gate, id="r2", qty=5)  # s1's r2: s2's pending replace does not hold it
+    # A failed send releases the replace of its own strategy only.
+    gate.on_send_failed("s2", "r2")
+    assert rec_b.pending is None and gate.record("s2", "r2") is None
+    assert rec_a.pending is not None and gate.record("s1", "r2") is not None
+    assert sorted((r.strategy, r.id) for r in gate.working()) == [
+        ("s1", "r2"), ("s1", "x"), ("s2", "r1"), ("s2", "x")]
+
+
+def test_a_strategys_record_maps_keep_each_entrys_hash() -> None:
+    # The per-strategy record maps hold every working order: built in the dict layout
+    # that stores each key's hash (as the order book's id maps), which is larger than the
+    # str-only layout for the same keys; `new_day` builds them the same way.
+    gate = open_gate()
+    ids = [accept(gate, id=f"o{i}").id for i in range(200)]
+    for i in range(100):
+        assert gate.check_replace(ReplaceOrder("s1", f"o{i}", f"n{i}", qty=D(5)), SESSION,
+                                  T) is None
+    plain = dict.fromkeys(ids)
+    assert list(gate._records["s1"]) == list(plain)
+    assert sys.getsizeof(gate._records["s1"]) > sys.getsizeof(plain)
+    assert sys.getsizeof(gate._aliases["s1"]) > sys.getsizeof(dict.fromkeys(ids[:100]))
+    gate.new_day()
+    assert list(gate._records["s1"]) == list(plain)
+    assert sys.getsizeof(gate._records["s1"]) > sys.getsizeof(plain)
+
+
 def test_order_efficiency_ratio_warn_then_block(caplog: pytest.LogCaptureFixture) -> None:
     gate = open_gate(loose(order_efficiency_warn=3, order_efficiency_block=4,
                            order_efficiency_min_messages=1))
@@ -274,7 +317,7 @@ def gate_state(gate: RiskGate) -> tuple[object, ...]:
     """Everything an order's check can leave behind, by value."""
     exp = gate.exposure
     return (
-        dict(gate._orders), dict(gate._aliases), dict(gate._queued), dict(gate._recent),
+        dict(gate._orders), records(gate._aliases), dict(gate._queued), dict(gate._recent),
         gate._filing,
         [(rec.id, rec.working, rec.c_leaves, rec.c_notional, rec.unit)
          for rec in gate._orders.values()],
@@ -493,7 +536,7 @@ def test_records_go_when_orders_finish_under_every_id() -> None:
     a.done()
     gate.on_report(a, T, ExecKind.CANCELED)
     assert gate.record("s1", "a2") is None and gate.record("s1", a.req.id) is None
-    assert gate._orders == {} and gate._aliases == {}
+    assert gate._orders == {} and records(gate._aliases) == {}
     assert gate.exposure.accounts["U1"].messages == 2  # the day's counts stay
 
 
@@ -810,3 +853,30 @@ def test_new_day_resets_daily_figures_only() -> None:
     assert acct.filled_notional == {} and acct.messages == 0 and acct.executions == 0
     assert sums(gate) == (1, D(50), D(5000))
     assert gate.exposure.instruments[("U1", "AAPL")].position == D(50)
+
+
+def test_new_day_keeps_working_orders_under_every_id_and_forgets_the_rest() -> None:
+    gate = open_gate()
+    a = accept(gate, qty=100)
+    assert gate.check_replace(ReplaceOrder("s1", a.id, "a2", qty=D(150)), SESSION, T) is None
+    a.start_replace("a2", qty=150)
+    gate.on_report(a, T)
+    a.confirm_replace()
+    gate.on_report(a, T, ExecKind.REPLACED)
+    b = accept(gate, strategy="s2")
+    c = accept(gate, strategy="s3")
+    # Done but still filed: its cancel is pending a replace the book has not answered.
+    assert gate.check_replace(ReplaceOrder("s3", c.id, "c2", qty=D(5)), SESSION, T) is None
+    c.start_replace("c2", qty=5)
+    c.is_working = False
+    gate.on_report(c, T, ExecKind.CANCELED)
+    done = gate.record("s3", c.id)
+    assert done is not None and not done.working
+    gate.new_day()
+    rec = gate.record("s1", "a2")
+    assert rec is not None and rec is gate.record("s1", a.req.id) and rec.working
+    assert gate.record("s2", b.id) is not None
+    assert gate._orders == {("s1", a.req.id): rec, ("s1", "a2"): rec,
+                            ("s2", b.id): gate.record("s2", b.id)}
+    assert sorted((r.strategy, r.id) for r in gate.working()) == [("s1", "a2"), ("s2", b.id)]
+    assert sums(gate) == (2, D(250), D(25_000))

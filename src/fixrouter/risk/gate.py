@@ -68,7 +68,7 @@ import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 from fixrouter.errors import FixRouterError
 from fixrouter.events import ExecKind
@@ -125,6 +125,15 @@ _SWEEP_EVERY: Final = 1.0  # seconds between sweeps of the duplicate check's mem
 _NOT_STRATEGY_FAULT: Final = frozenset({DenialCode.KILL_SWITCH, DenialCode.RISK_STATE_UNKNOWN})
 
 
+def _record_map() -> dict[str, Working]:
+    """An empty map of one strategy's records by order id, in CPython's *general* dict
+    layout (as `fixrouter.oms.book`'s id maps): it keeps each entry's hash beside it, so a
+    probe of a large map (every working order at saturation) reads no key objects."""
+    ids: dict[Any, Any] = {0: None}
+    del ids[0]
+    return ids
+
+
 class RiskError(FixRouterError):
     """The gate was used wrongly (rebuilt from a book that is not ready, opened before a
     rebuild, a kill switch without the name its scope needs)."""
@@ -169,8 +178,11 @@ class RiskGate:
         self._table: LimitTable = config.limit_table()
         self._ready = False
         self._rebuilt = False
-        self._orders: dict[tuple[str, str], Working] = {}
-        self._aliases: dict[tuple[str, str], Working] = {}  # pending replace new_id -> rec
+        # Records by strategy, then by order id (every id the order has had today): one
+        # key object per order rather than a (strategy, id) tuple, which the collector
+        # would also track. Each inner map is a `_record_map`.
+        self._records: dict[str, dict[str, Working]] = {}
+        self._aliases: dict[str, dict[str, Working]] = {}  # pending replace new_id -> rec
         self._queued: dict[tuple[str, str], str] = {}  # queued new orders -> session
         self._throttles: dict[str, Throttle[OrderRequest]] = {}
         # Static order terms that passed the list checks -> (limits, the account's and the
@@ -215,13 +227,39 @@ class RiskGate:
     def working(self) -> Iterator[Working]:
         """The records of every working order the gate counts, once each (a replaced
         order is also filed under its earlier ids)."""
-        return (rec for key, rec in self._orders.items()
-                if rec.working and key[1] == rec.id)
+        return (rec for ids in self._records.values() for order_id, rec in ids.items()
+                if rec.working and order_id == rec.id)
+
+    @property
+    def _orders(self) -> Mapping[tuple[str, str], Working]:
+        """Every record by (strategy, id), built on each call (`fixrouter.bench.memory`
+        counts them; tests compare whole states). Not for the order path."""
+        return {(strategy, order_id): rec for strategy, ids in self._records.items()
+                for order_id, rec in ids.items()}
 
     def record(self, strategy: str, order_id: str) -> Working | None:
         """The gate's record of an order, by any id it has had today."""
-        key = (strategy, order_id)
-        return self._orders.get(key) or self._aliases.get(key)
+        ids = self._records.get(strategy)
+        rec = None if ids is None else ids.get(order_id)
+        if rec is None:
+            aliases = self._aliases.get(strategy)
+            if aliases is not None:
+                rec = aliases.get(order_id)
+        return rec
+
+    def _ids(self, strategy: str) -> dict[str, Working]:
+        """The strategy's record map, created on first use."""
+        ids = self._records.get(strategy)
+        if ids is None:
+            ids = self._records[strategy] = _record_map()
+        return ids
+
+    def _alias_ids(self, strategy: str) -> dict[str, Working]:
+        """The strategy's map of pending replaces' new ids, created on first use."""
+        aliases = self._aliases.get(strategy)
+        if aliases is None:
+            aliases = self._aliases[strategy] = _record_map()
+        return aliases
 
     # -- new orders ------------------------------------------------------------------------
 
@@ -266,28 +304,31 @@ class RiskGate:
         denial = check_order_qty(qty, lim.max_order_qty)
         if denial is not None:
             return self._deny(strategy, order.id, session, denial, now)
-        key = (strategy, order.id)
-        orders = self._orders
+        oid = order.id
+        orders = self._records.get(strategy)
+        if orders is None:
+            orders = self._records[strategy] = _record_map()
+        aliases = self._aliases.get(strategy)
         buy = 1 if order.side is _BUY else 0
         # The record is filed by the same look-up that finds the id free: with every
-        # working order in `_orders` that look-up is a cache miss, and a separate insert
+        # working order in `_records` that look-up is a cache miss, and a separate insert
         # after the checks would be a second probe. Until `exp.add` it counts toward
         # nothing (`working` is False), and every later denial, or an exception, takes it
         # out again (`_unfile_new`), so a denied order leaves no trace.
         rec = Working(order, acct, inst, buy, lim.multiplier, ZERO, qty, ZERO)
-        if (self._aliases and key in self._aliases) or orders.setdefault(key, rec) is not rec:
-            return self._deny(strategy, order.id, session, _id_in_use(order.id), now)
+        if (aliases and oid in aliases) or orders.setdefault(oid, rec) is not rec:
+            return self._deny(strategy, oid, session, _id_in_use(oid), now)
         try:
             denial, verdict = self._check_filed(order, session, now, lim, acct, inst, rec)
         except BaseException:
-            self._unfile_new(key)
+            self._unfile_new(orders, oid)
             raise
         if denial is not None:
-            self._unfile_new(key)
-            return self._deny(strategy, order.id, session, denial, now)
+            self._unfile_new(orders, oid)
+            return self._deny(strategy, oid, session, denial, now)
         if verdict is ADMIT:
             return None
-        self._queued[key] = session
+        self._queued[(strategy, oid)] = session
         return verdict if isinstance(verdict, Queue) else None
 
     def _check_filed(self, order: NewOrder, session: str, now: float, lim: Limits,
@@ -404,10 +445,11 @@ class RiskGate:
         self._filing = None
         return None, verdict
 
-    def _unfile_new(self, key: tuple[str, str]) -> None:
-        """Take out what `check_new` filed for an order it then refused: its record and,
-        if this order filed it, its duplicate-check content."""
-        del self._orders[key]
+    def _unfile_new(self, orders: dict[str, Working], order_id: str) -> None:
+        """Take out what `check_new` filed for an order it then refused: its record (in
+        its strategy's map `orders`) and, if this order filed it, its duplicate-check
+        content."""
+        del orders[order_id]
         filing = self._filing
         if filing is not None:
             self._filing = None
@@ -482,13 +524,17 @@ class RiskGate:
         strategy = req.strategy
         if not self._ready:
             return self._deny(strategy, req.new_id, session, _STATE_UNKNOWN, now)
-        rec = self._orders.get((strategy, req.id))
-        if rec is None or not rec.working or rec.pending is not None \
-                or (strategy, req.id) in self._queued:
+        orders = self._records.get(strategy)
+        if orders is None:
             return None
-        new_key = (strategy, req.new_id)
-        if new_key in self._orders or new_key in self._aliases:
-            return self._deny(strategy, req.new_id, session, _id_in_use(req.new_id), now)
+        rec = orders.get(req.id)
+        if rec is None or not rec.working or rec.pending is not None \
+                or (self._queued and (strategy, req.id) in self._queued):
+            return None
+        new_id = req.new_id
+        aliases = self._aliases.get(strategy)
+        if new_id in orders or (aliases is not None and new_id in aliases):
+            return self._deny(strategy, new_id, session, _id_in_use(new_id), now)
         acct = rec.acct
         inst = rec.inst
         lim = self._table.get(acct.account, strategy, rec.req.symbol)
@@ -562,8 +608,10 @@ class RiskGate:
         if isinstance(verdict, Deny):
             return self._deny(strategy, req.new_id, session,
                               check_rate(verdict.reason, verdict.limit, verdict.value), now)
-        rec.pending = PendingReplace(req.new_id, qty, price, stop, tif, unit)
-        self._aliases[new_key] = rec
+        rec.pending = PendingReplace(new_id, qty, price, stop, tif, unit)
+        if aliases is None:
+            aliases = self._aliases[strategy] = _record_map()
+        aliases[new_id] = rec
         self.exposure.recount(rec)
         acct.messages = messages
         return verdict if isinstance(verdict, Queue) else None
@@ -573,18 +621,19 @@ class RiskGate:
     def check_cancel(self, req: CancelOrder, session: str, now: float) -> Withdrawn | Queue | None:
         """Never a denial: no kill switch or exposure check applies to a cancel. Only the
         throttle can hold it (`Queue`), and it jumps every queued order."""
-        key = (req.strategy, req.id)
+        strategy = req.strategy
+        order_id = req.id
         if self._queued:
-            queued_on = self._queued.get(key)
+            queued_on = self._queued.get((strategy, order_id))
             if queued_on is not None:
-                queued = self._orders[key]
+                queued = self._records[strategy][order_id]
                 order = queued.req
                 self._throttles[queued_on].remove(lambda item: item is order)
                 self._forget_new(queued)
                 log.info("cancel of %s/%s: the order was still queued, withdrawn unsent",
-                         req.strategy, req.id)
+                         strategy, order_id)
                 return Withdrawn(order)
-        rec = self._orders.get(key) or self._aliases.get(key)
+        rec = self.record(strategy, order_id)
         if rec is not None:
             rec.acct.messages += 1
         verdict = (self._throttles.get(session) or self._throttle(session)).admit(
@@ -622,8 +671,8 @@ class RiskGate:
         """A request the gate passed was not sent after all (the order book refused it, or
         the session could not take it): stop counting it. `request_id` is a new order's
         id or a replace's `new_id`."""
-        key = (strategy, request_id)
-        rec = self._aliases.pop(key, None)
+        aliases = self._aliases.get(strategy)
+        rec = None if aliases is None else aliases.pop(request_id, None)
         if rec is not None:
             pending = rec.pending
             if pending is not None and pending.new_id == request_id:
@@ -631,15 +680,17 @@ class RiskGate:
                 self.exposure.recount(rec)
             _uncount_message(rec.acct)
             return
-        rec = self._orders.get(key)
+        orders = self._records.get(strategy)
+        rec = None if orders is None else orders.get(request_id)
         if rec is not None and rec.id == request_id and rec.cum == 0:
             self._forget_new(rec)
 
     def _forget_new(self, rec: Working) -> None:
-        key = (rec.req.strategy, rec.id)
-        self._queued.pop(key, None)
+        strategy = rec.req.strategy
+        if self._queued:
+            self._queued.pop((strategy, rec.id), None)
         self.exposure.remove(rec)
-        del self._orders[key]
+        del self._records[strategy][rec.id]
         _uncount_message(rec.acct)
 
     def on_report(self, order: BookOrder, now: float, exec_type: ExecKind | None = None) -> None:
@@ -647,8 +698,7 @@ class RiskGate:
         send): bring the gate's record of it up to date. `exec_type` is the report's, if it
         was an execution report; REJECTED counts toward the broker-reject trigger."""
         strategy = order.strategy
-        key = (strategy, order.id)
-        rec = self._orders.get(key) or self._aliases.get(key)
+        rec = self.record(strategy, order.id)
         if rec is None and (order.is_working or order.cum_qty):
             rec = self._adopt(order, rebuilt=False, counted=order.recalled)
         if rec is not None:
@@ -681,7 +731,10 @@ class RiskGate:
             self._check_breach(rec, position, now)
         pending = rec.pending
         if pending is not None and order.pending_replace is None:
-            self._aliases.pop((rec.req.strategy, pending.new_id), None)
+            strategy = rec.req.strategy
+            aliases = self._aliases.get(strategy)
+            if aliases is not None:
+                aliases.pop(pending.new_id, None)
             rec.pending = None
             if order.id == pending.new_id:  # confirmed: the order goes by its new id
                 if rec.old_ids is None:
@@ -689,7 +742,7 @@ class RiskGate:
                 else:
                     rec.old_ids.append(rec.id)
                 rec.id = pending.new_id
-                self._orders[(rec.req.strategy, pending.new_id)] = rec
+                self._ids(strategy)[pending.new_id] = rec
                 rec.unit = pending.unit
         rec.terms = order
         if order.is_working:
@@ -714,14 +767,20 @@ class RiskGate:
     def _drop(self, rec: Working) -> None:
         """Forget a finished order's record, under every id it had."""
         strategy = rec.req.strategy
-        orders = self._orders
-        for order_id in (rec.id, *(rec.old_ids or ())):
-            key = (strategy, order_id)
-            if orders.get(key) is rec:
-                del orders[key]
+        orders = self._records.get(strategy)
+        if orders is not None:
+            old_ids = rec.old_ids
+            if orders.get(rec.id) is rec:
+                del orders[rec.id]
+            if old_ids is not None:
+                for order_id in old_ids:
+                    if orders.get(order_id) is rec:
+                        del orders[order_id]
         pending = rec.pending
         if pending is not None:
-            self._aliases.pop((strategy, pending.new_id), None)
+            aliases = self._aliases.get(strategy)
+            if aliases is not None:
+                aliases.pop(pending.new_id, None)
 
     def _adopt(self, order: BookOrder, rebuilt: bool,
                counted: tuple[Decimal, Decimal] | None = None) -> Working:
@@ -759,8 +818,8 @@ class RiskGate:
                 pr.stop_price if pr.stop_price is not None else ref
             rec.pending = PendingReplace(pr.new_id, pr.qty, pr.price, pr.stop_price, pr.tif,
                                          unit if ppx is None else ppx * multiplier)
-            self._aliases[(order.strategy, pr.new_id)] = rec
-        self._orders[(order.strategy, order.id)] = rec
+            self._alias_ids(order.strategy)[pr.new_id] = rec
+        self._ids(order.strategy)[order.id] = rec
         if order.is_working:
             rec.c_leaves, rec.c_notional = rec.counted()
             exp.add(rec)
@@ -791,7 +850,7 @@ class RiskGate:
         if any(t.queued for t in self._throttles.values()):
             raise RiskError("requests are queued in a throttle; rebuild only at start-up")
         self._ready = False
-        self._orders.clear()
+        self._records.clear()
         self._aliases.clear()
         self._queued.clear()
         self._recent.clear()
@@ -923,14 +982,15 @@ class RiskGate:
         def queued_in_scope(item: OrderRequest) -> bool:
             if type(item) is CancelOrder:
                 return False
-            rec = self._orders.get((item.strategy, item.id))
+            orders = self._records.get(item.strategy)
+            rec = None if orders is None else orders.get(item.id)
             return rec is not None and covers(rec)
 
         dropped: list[NewOrder | ReplaceOrder] = []
         for throttle in self._throttles.values():
             for item in throttle.remove(queued_in_scope):
                 if isinstance(item, NewOrder):
-                    self._forget_new(self._orders[(item.strategy, item.id)])
+                    self._forget_new(self._records[item.strategy][item.id])
                     dropped.append(item)
                 elif isinstance(item, ReplaceOrder):
                     self.on_send_failed(item.strategy, item.new_id)
@@ -973,7 +1033,15 @@ class RiskGate:
         self.exposure.new_day()
         self._recent.clear()
         self._oer_warned.clear()
-        self._orders = {key: rec for key, rec in self._orders.items() if rec.working}
+        kept: dict[str, dict[str, Working]] = {}
+        for strategy, ids in self._records.items():
+            working = _record_map()
+            for order_id, rec in ids.items():
+                if rec.working:
+                    working[order_id] = rec
+            if working:
+                kept[strategy] = working
+        self._records = kept
 
 
 def _uncount_message(acct: AccountExposure) -> None:
