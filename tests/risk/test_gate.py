@@ -317,10 +317,10 @@ def gate_state(gate: RiskGate) -> tuple[object, ...]:
     """Everything an order's check can leave behind, by value."""
     exp = gate.exposure
     return (
-        dict(gate._orders), records(gate._aliases), dict(gate._queued), dict(gate._recent),
+        records(gate._records), records(gate._aliases), dict(gate._queued), dict(gate._recent),
         gate._filing,
         [(rec.id, rec.working, rec.c_leaves, rec.c_notional, rec.unit)
-         for rec in gate._orders.values()],
+         for rec in records(gate._records).values()],
         {name: (a.open_count, dict(a.open_notional), dict(a.filled_notional), a.messages,
                 a.executions) for name, a in exp.accounts.items()},
         {key: (i.position, list(i.count), list(i.open_qty))
@@ -536,7 +536,7 @@ def test_records_go_when_orders_finish_under_every_id() -> None:
     a.done()
     gate.on_report(a, T, ExecKind.CANCELED)
     assert gate.record("s1", "a2") is None and gate.record("s1", a.req.id) is None
-    assert gate._orders == {} and records(gate._aliases) == {}
+    assert records(gate._records) == {} and records(gate._aliases) == {}
     assert gate.exposure.accounts["U1"].messages == 2  # the day's counts stay
 
 
@@ -876,7 +876,8 @@ def test_new_day_keeps_working_orders_under_every_id_and_forgets_the_rest() -> N
     rec = gate.record("s1", "a2")
     assert rec is not None and rec is gate.record("s1", a.req.id) and rec.working
     assert gate.record("s2", b.id) is not None
-    assert gate._orders == {("s1", a.req.id): rec, ("s1", "a2"): rec,
-                            ("s2", b.id): gate.record("s2", b.id)}
+    assert records(gate._records) == {("s1", a.req.id): rec, ("s1", "a2"): rec,
+                                      ("s2", b.id): gate.record("s2", b.id)}
+    assert gate.filed() == 3  # what the bench's memory report counts
     assert sorted((r.strategy, r.id) for r in gate.working()) == [("s1", "a2"), ("s2", b.id)]
     assert sums(gate) == (2, D(250), D(25_000))

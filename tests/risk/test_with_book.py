@@ -15,7 +15,7 @@ from fixrouter.requests import CancelOrder, ReplaceOrder
 from fixrouter.risk import OrderSource, RiskConfig, RiskGate
 from fixrouter.store import MemoryStore
 
-from .conftest import loose, order
+from .conftest import loose, order, records
 
 T0 = 1_700_000_000.0
 _exec_ids = itertools.count(1)
@@ -129,7 +129,7 @@ def test_the_gate_follows_a_retiring_book_through_late_reports_and_a_restart() -
     acct = gate.exposure.accounts["U1234567"]
     assert inst.position == D(300) and acct.filled_notional["USD"] == D(3000)
     book.retire_finished()
-    assert list(book.orders()) == [] and gate._orders == {}  # nothing per order is left
+    assert list(book.orders()) == [] and records(gate._records) == {}  # nothing per order is left
     assert book.retired_ids == 3
 
     f0, f1, f2 = orders

@@ -132,7 +132,7 @@ def _held(bench: _Bench) -> dict[str, Any]:
         out["retired_id_bytes"] = retired.nbytes
     risk = getattr(router.gate, "risk", None)
     if risk is not None:
-        out["risk_records"] = len(risk._orders)
+        out["risk_records"] = risk.filed()
     index_entries = 0
     for session in service.engine.sessions.values():
         index = getattr(session.store, "_out", None)

@@ -230,12 +230,10 @@ class RiskGate:
         return (rec for ids in self._records.values() for order_id, rec in ids.items()
                 if rec.working and order_id == rec.id)
 
-    @property
-    def _orders(self) -> Mapping[tuple[str, str], Working]:
-        """Every record by (strategy, id), built on each call (`fixrouter.bench.memory`
-        counts them; tests compare whole states). Not for the order path."""
-        return {(strategy, order_id): rec for strategy, ids in self._records.items()
-                for order_id, rec in ids.items()}
+    def filed(self) -> int:
+        """How many ids records are filed under (a working order's id, and the new id of
+        a replace in flight): what the gate holds per order, for memory reports."""
+        return sum(len(ids) for ids in self._records.values())
 
     def record(self, strategy: str, order_id: str) -> Working | None:
         """The gate's record of an order, by any id it has had today."""
