@@ -50,17 +50,15 @@ last collection or freeze):
    finished orders it overstates what is frozen many times. So before forcing a
    collection on a busy loop the policy *recounts*: `gc.get_freeze_count()` walks the
    frozen list (tens of ns an object, against about 0.5 µs an object for the full
-   collection's walk of the same objects, which also tests every reference), and
-   what it finds above what the last full collection left replaces the sum. Only if
-   that is still twice the bound does the collection run; a recount is counted
-   (`GcStats.recounts`) and logged, and the next one waits until the bound's worth of
-   objects was frozen again (else the collection runs). So unreachable cycles can
-   never hold more than about twice that bound of objects plus what the last full
-   collection left alive (at most the bound again), whatever the code does and however
-   busy the engine is, and a full collection walks each live object at most once per
-   that many frozen ones. The price of (2) is here: a cycle that was alive at a freeze
-   and dies later is freed only by the next full collection, not by the next young
-   one.
+   collection's walk of the same objects). If less than the bound was added since the
+   last full collection, the rest died by reference count: nothing is collected, the
+   count replaces the sum, and the recount is counted (`GcStats.recounts`) and logged.
+   Otherwise the live set really grew, and the collection runs at once (waiting would
+   only make it longer). So the frozen list never grows more than about twice the
+   bound past what the last full collection left, cycles included, however busy the
+   engine is, and a full collection walks each live object at most once per that many
+   frozen ones. The price of (2) is here: a cycle that was alive at a freeze and dies
+   later is freed only by the next full collection, not by the next young one.
 4. **Backstop.** CPython's own young threshold stays at `BACKSTOP`, above `FREEZE_AT`:
    it collects only when the loop does not call the policy for long (a long
    synchronous operation, no loop running). Such a collection is "forced_young" (an
@@ -187,7 +185,6 @@ class GcPolicy:
         self.stats = GcStats()
         self.installed = False
         self._due = full_min
-        self._recount_after = 0  # the estimate that allows the next recount
         self._ours = False
         self._full_pending = False
         self._auto_start_ns = 0
@@ -315,7 +312,6 @@ class GcPolicy:
     def _after_full(self, live: int) -> None:
         self.stats.live_after_full = live
         self.stats.frozen_since_full = 0
-        self._recount_after = 0
         self._due = max(self.full_min, int(self.full_ratio * live))
         self._full_pending = False
 
@@ -326,24 +322,23 @@ class GcPolicy:
 
     def _hard_bound(self) -> bool:
         """Whether a full collection must run now, busy or not (rule 3): the estimate is
-        at twice the bound, and a recount, when one is allowed, confirms it."""
+        at twice the bound, and a count of what is really frozen confirms that at least
+        the bound's worth of it was added since the last full collection."""
         stats = self.stats
         estimate = stats.frozen_since_full
         if estimate < 2 * self._due:
             return False
-        if estimate < self._recount_after:
-            return True  # recounted not long ago: the frozen set really is growing
         t0 = _ns()
         grown = max(0, gc.get_freeze_count() - stats.live_after_full)
-        walk_ms = (_ns() - t0) / 1e6
-        if grown >= 2 * self._due:
+        if grown >= self._due:
+            # The live set really grew: waiting would only make the collection longer.
             return True
         stats.frozen_since_full = grown
         stats.recounts += 1
-        self._recount_after = grown + self._due
         log.info(
             "gc: %d objects frozen since the last full collection by the estimate, %d by a "
-            "count (%.1f ms): no forced collection", estimate, grown, walk_ms)  # fmt: skip
+            "count (%.1f ms): no forced collection", estimate, grown,
+            (_ns() - t0) / 1e6)  # fmt: skip
         return False
 
     def _counted(self, kind: str, pause_ns: int, found: int) -> None:
