@@ -48,6 +48,18 @@ def accept(gate: RiskGate, **kw: Any) -> FakeOrder:
     return FakeOrder(req)
 
 
+def accept_replaced(gate: RiskGate) -> FakeOrder:
+    """An order of 100 accepted, then replaced to 150 under the new id "a2" (the gate
+    passed the replace and saw its Replaced report)."""
+    a = accept(gate, qty=100)
+    assert gate.check_replace(ReplaceOrder("s1", a.id, "a2", qty=D(150)), SESSION, T) is None
+    a.start_replace("a2", qty=150)
+    gate.on_report(a, T)
+    a.confirm_replace()
+    gate.on_report(a, T, ExecKind.REPLACED)
+    return a
+
+
 # ---- each control through the gate, at / under / over ----------------------------------
 
 
@@ -526,12 +538,7 @@ def test_a_late_report_on_a_retired_order_moves_the_sums_by_its_difference_only(
 
 def test_records_go_when_orders_finish_under_every_id() -> None:
     gate = open_gate()
-    a = accept(gate, qty=100)
-    assert gate.check_replace(ReplaceOrder("s1", a.id, "a2", qty=D(150)), SESSION, T) is None
-    a.start_replace("a2", qty=150)
-    gate.on_report(a, T)
-    a.confirm_replace()
-    gate.on_report(a, T, ExecKind.REPLACED)
+    a = accept_replaced(gate)
     assert gate.record("s1", "a2") is gate.record("s1", a.req.id) is not None
     a.done()
     gate.on_report(a, T, ExecKind.CANCELED)
@@ -857,12 +864,7 @@ def test_new_day_resets_daily_figures_only() -> None:
 
 def test_new_day_keeps_working_orders_under_every_id_and_forgets_the_rest() -> None:
     gate = open_gate()
-    a = accept(gate, qty=100)
-    assert gate.check_replace(ReplaceOrder("s1", a.id, "a2", qty=D(150)), SESSION, T) is None
-    a.start_replace("a2", qty=150)
-    gate.on_report(a, T)
-    a.confirm_replace()
-    gate.on_report(a, T, ExecKind.REPLACED)
+    a = accept_replaced(gate)
     b = accept(gate, strategy="s2")
     c = accept(gate, strategy="s3")
     # Done but still filed: its cancel is pending a replace the book has not answered.
