@@ -75,7 +75,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any, Final, cast
+from typing import Final, cast
 
 from fixrouter.codec import FixMessage
 from fixrouter.errors import FixRouterError
@@ -91,6 +91,7 @@ from fixrouter.events import (
     OrderStatus,
     RequestError,
 )
+from fixrouter.hashed_dict import hashed_dict
 from fixrouter.oms import recall
 from fixrouter.oms.clordid import ClOrdIdError, ClOrdIdGenerator, ClOrdIdMap, CounterTable
 from fixrouter.oms.counters import Anomaly, AnomalyCounter
@@ -174,22 +175,6 @@ _KIND_OF: Final = TRIGGER_KIND
 _TERMINAL: Final = TERMINAL
 _EXECUTION: Final = Execution
 _tuple_new: Final = tuple.__new__
-
-
-def _id_map() -> dict[str, Order | OrderState]:
-    """An empty id map for one strategy, in CPython's *general* dict layout.
-
-    A dict whose keys are all str uses a compact layout that does not store the keys'
-    hashes, so each collision on a probe reads the colliding key object to compare
-    hashes: in a strategy's map of every working order (hundreds of thousands in a
-    saturated run) that is one more cache miss per collision. One non-str key, inserted
-    and removed, switches the table to the layout that keeps each entry's hash beside
-    it, and it stays there as it grows (CPython 3.11's `dictresize` keeps the kind).
-    Contents and behaviour are those of any dict; only the speed depends on it.
-    """
-    ids: dict[Any, Any] = {0: None}
-    del ids[0]
-    return ids
 
 
 class OmsError(FixRouterError):
@@ -317,7 +302,7 @@ class OrderBook:
         oid = req.id
         ids = self._ids.get(strategy)
         if ids is None:
-            ids = self._ids[strategy] = _id_map()
+            ids = self._ids[strategy] = hashed_dict()
         sess = self._default if session is None else self._sessions.get(session)
         # The strategy's id map is as large as its working orders: look the id up and
         # claim it in one probe, and give it back on the rare refusals below.
@@ -356,7 +341,7 @@ class OrderBook:
         """The strategy's id map, created on first use."""
         ids = self._ids.get(strategy)
         if ids is None:
-            ids = self._ids[strategy] = _id_map()
+            ids = self._ids[strategy] = hashed_dict()
         return ids
 
     def id_used(self, strategy: str, order_id: str) -> bool:

@@ -68,10 +68,11 @@ import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Final, Protocol
+from typing import Final, Protocol
 
 from fixrouter.errors import FixRouterError
 from fixrouter.events import ExecKind
+from fixrouter.hashed_dict import hashed_dict
 from fixrouter.oms.positions import instrument_key
 from fixrouter.requests import CancelOrder, NewOrder, OrderRequest, ReplaceOrder, Side
 from fixrouter.risk.checks import (
@@ -125,15 +126,6 @@ _SWEEP_EVERY: Final = 1.0  # seconds between sweeps of the duplicate check's mem
 _NOT_STRATEGY_FAULT: Final = frozenset({DenialCode.KILL_SWITCH, DenialCode.RISK_STATE_UNKNOWN})
 
 
-def _record_map() -> dict[str, Working]:
-    """An empty map of one strategy's records by order id, in CPython's *general* dict
-    layout (as `fixrouter.oms.book`'s id maps): it keeps each entry's hash beside it, so a
-    probe of a large map (every working order at saturation) reads no key objects."""
-    ids: dict[Any, Any] = {0: None}
-    del ids[0]
-    return ids
-
-
 class RiskError(FixRouterError):
     """The gate was used wrongly (rebuilt from a book that is not ready, opened before a
     rebuild, a kill switch without the name its scope needs)."""
@@ -180,7 +172,7 @@ class RiskGate:
         self._rebuilt = False
         # Records by strategy, then by order id (every id the order has had today): one
         # key object per order rather than a (strategy, id) tuple, which the collector
-        # would also track. Each inner map is a `_record_map`.
+        # would also track. Each inner map is a `hashed_dict`.
         self._records: dict[str, dict[str, Working]] = {}
         self._aliases: dict[str, dict[str, Working]] = {}  # pending replace new_id -> rec
         self._queued: dict[tuple[str, str], str] = {}  # queued new orders -> session
@@ -249,14 +241,14 @@ class RiskGate:
         """The strategy's record map, created on first use."""
         ids = self._records.get(strategy)
         if ids is None:
-            ids = self._records[strategy] = _record_map()
+            ids = self._records[strategy] = hashed_dict()
         return ids
 
     def _alias_ids(self, strategy: str) -> dict[str, Working]:
         """The strategy's map of pending replaces' new ids, created on first use."""
         aliases = self._aliases.get(strategy)
         if aliases is None:
-            aliases = self._aliases[strategy] = _record_map()
+            aliases = self._aliases[strategy] = hashed_dict()
         return aliases
 
     # -- new orders ------------------------------------------------------------------------
@@ -305,7 +297,7 @@ class RiskGate:
         oid = order.id
         orders = self._records.get(strategy)
         if orders is None:
-            orders = self._records[strategy] = _record_map()
+            orders = self._records[strategy] = hashed_dict()
         aliases = self._aliases.get(strategy)
         buy = 1 if order.side is _BUY else 0
         # The record is filed by the same look-up that finds the id free: with every
@@ -607,9 +599,7 @@ class RiskGate:
             return self._deny(strategy, req.new_id, session,
                               check_rate(verdict.reason, verdict.limit, verdict.value), now)
         rec.pending = PendingReplace(new_id, qty, price, stop, tif, unit)
-        if aliases is None:
-            aliases = self._aliases[strategy] = _record_map()
-        aliases[new_id] = rec
+        self._alias_ids(strategy)[new_id] = rec
         self.exposure.recount(rec)
         acct.messages = messages
         return verdict if isinstance(verdict, Queue) else None
@@ -1033,7 +1023,7 @@ class RiskGate:
         self._oer_warned.clear()
         kept: dict[str, dict[str, Working]] = {}
         for strategy, ids in self._records.items():
-            working = _record_map()
+            working = hashed_dict()
             for order_id, rec in ids.items():
                 if rec.working:
                     working[order_id] = rec
