@@ -142,7 +142,8 @@ def log_on(
     transport = session.transport
     transport._loop = loop
     line = _LineProtocol(transport)
-    fake = fake or StampingTransport()
+    if fake is None:
+        fake = StampingTransport()
     line.transport = fake  # type: ignore[assignment]
     transport._line = line
     transport._carry_out(transport.session.connection_made(time.time()))
