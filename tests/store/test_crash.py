@@ -9,6 +9,7 @@ journal, so recovery after a kill is itself followed by more appends and another
 from __future__ import annotations
 
 import inspect
+import logging
 import os
 import random
 import signal
@@ -120,3 +121,68 @@ def test_kill_9_never_loses_a_reported_save(tmp_path: Path, mode: str) -> None:
             assert store.next_target_seq > max(stored_in, default=0)
         finally:
             store.close()
+
+
+SELF_KILL = textwrap.dedent(
+    """
+    import os, signal, sys
+    from fixrouter.store import Durability, JournalStore
+
+    stem, mode, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    store = JournalStore(stem, now=1.0, durability=Durability(mode), grow_chunk=8192)
+    for _ in range(count):
+        seq = store.next_sender_seq
+        store.save_outbound(seq, payload(seq))
+        if seq % 3 == 0:
+            store.save_inbound(store.next_target_seq, payload(-store.next_target_seq))
+    if mode == "fsync":
+        store.sync()
+    print(store.written_upto(), flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+    """
+)
+
+
+@pytest.mark.parametrize("mode", ["os", "fsync"])
+def test_kill_9_after_appends_leaves_a_zero_tail_that_is_not_damage(
+    tmp_path: Path, mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Appends through the mapping, across many 8 KiB growths, then SIGKILL with nothing in
+    flight: every record is back, the preallocated tail is taken for what it is (no torn
+    tail, no corruption), and appending carries on from the last record."""
+    stem = tmp_path / "FIX.4.2-SELF-IB"
+    path = Path(str(stem) + ".journal")
+    script = tmp_path / "child.py"
+    script.write_text(inspect.getsource(payload) + SELF_KILL)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    count = 0
+    for _ in range(3):
+        child = subprocess.run(
+            [sys.executable, str(script), str(stem), mode, "300"],
+            stdout=subprocess.PIPE, env=env, timeout=60, check=False,
+        )
+        assert child.returncode == -signal.SIGKILL
+        count += 300
+        logical = int(child.stdout)
+        raw = path.read_bytes()
+        assert len(raw) > logical and len(raw) % 4096 == 0  # preallocated past the end
+        assert raw[logical:] == bytes(len(raw) - logical)
+
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="fixrouter.store"):
+            store = JournalStore(stem, now=2.0, durability=Durability(mode))
+        try:
+            assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+            assert "preallocated zero bytes" in caplog.text
+            assert path.stat().st_size == logical
+            assert store.next_sender_seq == count + 1
+            assert [(q, d) for q, d in store.iter_outbound(1)] == [
+                (q, payload(q)) for q in range(1, count + 1)]
+            inbound = list(store.iter_inbound())
+            assert [q for q, _ in inbound] == list(range(1, count // 3 + 1))
+            assert all(d == payload(-q) for q, d in inbound)
+            found = store.find_last(payload(count)[:40], store.history_end())
+            assert found is not None and found.seq == count
+        finally:
+            store.close()
+        assert path.stat().st_size == logical  # a clean close leaves no tail

@@ -150,11 +150,12 @@ def test_torn_tail_at_every_offset(
         assert path.stat().st_size == before + records.HEAD_SIZE + len(b"after recovery")
 
 
-@pytest.mark.parametrize("junk", [b"\0" * 4096, b"\xf1\xc5" + b"\x07" * 100, b"\xff" * 3])
+@pytest.mark.parametrize("junk", [b"\xf1\xc5" + b"\x07" * 100, b"\xff" * 3,
+                                  b"\0" * 100 + b"\x01" + b"\0" * 5000])
 def test_garbage_tail_is_truncated(
     open_journal: Opener, stem: Path, caplog: pytest.LogCaptureFixture, junk: bytes
 ) -> None:
-    """Unsynced blocks after a power loss may read back as zeros or junk."""
+    """Unsynced blocks after a power loss may read back as junk (zeros are below)."""
     s = open_journal()
     fill(s, 3)
     end = s.written_upto()
@@ -168,10 +169,67 @@ def test_garbage_tail_is_truncated(
     assert f"discarding {len(junk)} bytes" in caplog.text
 
 
+@pytest.mark.parametrize("zeros", [1, 19, 20, 4096, 3 * 4096 + 7])
+def test_zero_tail_is_preallocation_not_a_torn_tail(
+    open_journal: Opener, stem: Path, caplog: pytest.LogCaptureFixture, zeros: int
+) -> None:
+    """A kill -9 leaves the preallocated zero tail: the logical end, not damage (and
+    unsynced blocks lost to a power loss read back as zeros too: nothing sent)."""
+    s = open_journal()
+    fill(s, 3)
+    end = s.written_upto()
+    s.close()
+    with _journal_file(stem).open("ab") as f:
+        f.write(b"\0" * zeros)
+    with caplog.at_level(logging.INFO, logger="fixrouter.store"):
+        r = open_journal()
+    assert r.next_sender_seq == 4
+    assert _journal_file(stem).stat().st_size == end
+    assert not [rec for rec in caplog.records if rec.levelno >= logging.WARNING]
+    assert f"logical end at offset {end}, {zeros} preallocated zero bytes" in caplog.text
+    r.save_outbound(4, b"after")
+    assert [q for q, _ in r.iter_outbound(1)] == [1, 2, 3, 4]
+
+
+def test_torn_record_before_zeros_is_still_torn(
+    open_journal: Opener, stem: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A copy into the mapping cut short by kill -9: part of a record, then the zeros."""
+    s = open_journal()
+    fill(s, 3)
+    end = s.written_upto()
+    s.close()
+    rec = records.encode(records.RecordType.OUTBOUND, 4, fix_message(4))
+    torn = bytearray(rec)
+    torn[30:] = bytes(len(torn) - 30)  # the head and a few payload bytes made it
+    with _journal_file(stem).open("ab") as f:
+        f.write(bytes(torn) + b"\0" * 8192)
+    with caplog.at_level(logging.WARNING, logger="fixrouter.store"):
+        r = open_journal()
+    assert r.next_sender_seq == 4
+    assert _journal_file(stem).stat().st_size == end
+    (warning,) = caplog.records
+    assert f"torn tail at offset {end} (CRC mismatch): discarding {len(rec) + 8192} " \
+        "bytes (30 up to the last non-zero one)" in warning.getMessage()
+
+
+def test_zeros_followed_by_a_valid_record_are_a_hole(open_journal: Opener, stem: Path) -> None:
+    s = open_journal()
+    fill(s, 3)
+    end = s.written_upto()
+    s.close()
+    with _journal_file(stem).open("ab") as f:
+        f.write(b"\0" * 5000 + records.encode(records.RecordType.OUTBOUND, 5, b"later"))
+    with pytest.raises(CorruptJournalError, match="followed by a valid record") as info:
+        open_journal()
+    assert info.value.offset == end
+
+
 def _record_offsets(stem: Path) -> list[int]:
+    """Record offsets up to the logical end (an open journal has a zero tail after it)."""
     raw = _journal_file(stem).read_bytes()
     offsets, pos = [], 0
-    while pos < len(raw):
+    while pos < len(raw) and raw[pos : pos + 2] == records.MAGIC_BYTES:
         offsets.append(pos)
         (length,) = records.HEAD.unpack_from(raw, pos)[3:4]
         pos += records.HEAD_SIZE + length
@@ -491,41 +549,99 @@ def test_close_in_fsync_mode_syncs(open_journal: Opener) -> None:
 # -- write failures --------------------------------------------------------------------
 
 
-def test_short_write_is_undone(
+def test_failed_extension_is_undone(
     open_journal: Opener, stem: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    s = open_journal()
+    """A disk that fills up while the file is extended: StoreError, number unchanged, and
+    nothing but zeros past the logical end (which recovery takes for preallocation)."""
+    s = open_journal(grow_chunk=4096)
     fill(s, 2)
-    size = _journal_file(stem).stat().st_size
-    real = os.pwrite
+    end = s.written_upto()
+    real = os.posix_fallocate
 
-    def half_write(fd: int, data: bytes, offset: int) -> int:
-        return real(fd, data[: len(data) // 2], offset)
+    def half_then_full(fd: int, offset: int, length: int) -> None:
+        real(fd, offset, length // 2)  # some blocks were had, then none
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(journal_mod, "_pwrite", half_write)
-    with pytest.raises(StoreError, match="short write"):
-        s.save_outbound(3, b"x" * 100)
+    monkeypatch.setattr(journal_mod, "_fallocate", half_then_full)
+    with pytest.raises(StoreError, match=r"extending .* failed: .*No space left"):
+        s.save_outbound(3, b"x" * 5000)  # past the first 4 KiB window
     assert s.next_sender_seq == 3
-    assert _journal_file(stem).stat().st_size == size
-    monkeypatch.setattr(journal_mod, "_pwrite", real)
+    assert s.written_upto() == end
+    raw = _journal_file(stem).read_bytes()
+    assert len(raw) > end and raw[end:] == bytes(len(raw) - end)  # only zeros past the end
+    monkeypatch.setattr(journal_mod, "_fallocate", real)
     s.save_outbound(3, b"retry")
     s.close()
+    assert _journal_file(stem).stat().st_size == s.written_upto()
     r = open_journal()
-    assert [m for _, m in r.iter_outbound(3)] == [b"retry"]
+    assert [m for _, m in r.iter_outbound(1)] == [fix_message(1), fix_message(2), b"retry"]
 
 
 def test_failed_write_leaves_seq(open_journal: Opener, monkeypatch: pytest.MonkeyPatch) -> None:
     s = open_journal()
 
-    def disk_full(fd: int, data: bytes, offset: int) -> int:
+    def disk_full(fd: int, offset: int, length: int) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(journal_mod, "_pwrite", disk_full)
+    monkeypatch.setattr(journal_mod, "_fallocate", disk_full)
     with pytest.raises(StoreError, match="No space left"):
         s.save_outbound(1, b"x")
     with pytest.raises(StoreError, match="No space left"):
         s.incr_next_target_seq()
+    with pytest.raises(StoreError, match="No space left"):
+        s.save_inbound(1, b"x")
     assert (s.next_sender_seq, s.next_target_seq) == (1, 1)
+
+
+def test_nearly_full_disk_extends_just_enough(
+    open_journal: Opener, stem: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When a whole chunk cannot be had, the record still goes in if its pages can."""
+    s = open_journal(grow_chunk=64 * 4096)
+    real = os.posix_fallocate
+    asked: list[int] = []
+
+    def tight(fd: int, offset: int, length: int) -> None:
+        asked.append(length)
+        if length > 2 * 4096:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(fd, offset, length)
+
+    monkeypatch.setattr(journal_mod, "_fallocate", tight)
+    s.save_outbound(1, b"fits")
+    assert asked == [64 * 4096, 4096]
+    with pytest.raises(StoreError, match="No space left"):
+        s.save_outbound(2, b"y" * 3 * 4096)  # needs more pages than the disk has
+    assert s.next_sender_seq == 2
+    s.close()
+    assert [m for _, m in open_journal().iter_outbound(1)] == [b"fits"]
+
+
+def test_other_extension_errors_are_not_retried(
+    open_journal: Opener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+
+    def broken(fd: int, offset: int, length: int) -> None:
+        calls.append(length)
+        raise OSError(errno.EIO, "Input/output error")
+
+    s = open_journal()
+    monkeypatch.setattr(journal_mod, "_fallocate", broken)
+    with pytest.raises(StoreError, match="Input/output error"):
+        s.save_outbound(1, b"x")
+    assert len(calls) == 1
+
+
+def test_write_after_close_is_a_store_error(open_journal: Opener) -> None:
+    s = open_journal()
+    s.save_outbound(1, b"x")
+    s.close()
+    with pytest.raises(StoreError, match="closed"):
+        s.save_outbound(2, b"y")
+    with pytest.raises(StoreError, match="closed"):
+        s.incr_next_target_seq()
 
 
 def test_unopenable_path_is_a_store_error(tmp_path: Path) -> None:

@@ -21,30 +21,59 @@ seq+1; INBOUND sets next_target_seq = seq+1; SET_* set the number (a SET_SENDER 
 saved entries is a rewind that supersedes them). At the first invalid record the rest of the
 file is searched for any valid record:
 
-* none: a torn tail (a write cut short by kill -9, or unsynced blocks after a power loss).
-  It is logged on ``fixrouter.store`` with its offset and the number of bytes discarded,
-  and truncated away. Nothing lost there was acknowledged: in ``os`` mode a save that
-  returned had completed its write(2), in ``fsync`` mode nothing is sent before a sync.
+* none, and every byte from there to the end of the file is zero: the preallocated tail
+  (see Writing) of a journal that was not closed cleanly. It is the logical end, not
+  damage: it is truncated away quietly (an INFO line) and appending resumes there.
+* none, but some byte after it is not zero: a torn tail (a copy cut short by kill -9, or
+  unsynced blocks after a power loss). It is logged on ``fixrouter.store`` with its offset
+  and the number of bytes discarded, and truncated away. Nothing lost there was
+  acknowledged: in ``os`` mode a save that returned had finished its copy into the page
+  cache, in ``fsync`` mode nothing is sent before a sync.
 * some: damage in the middle. ``CorruptJournalError`` names the file and the offset, and
-  the store refuses to open. Skipping would silently lose sent messages or numbers.
+  the store refuses to open. Skipping would silently lose sent messages or numbers. (A run
+  of zeros followed by valid records is a hole, and refuses too.)
 
 (After a power loss with ``fsync`` durability a filesystem may persist unsynced blocks out
 of order, leaving a hole followed by valid unsynced records; that also refuses to open.
 Those records were never sent, so an operator may truncate the file at the reported offset.)
 
-**Writing.** Each save builds the framed record as one ``bytes`` and hands it to one
-``os.pwrite`` at the offset the store tracks; the record is in the kernel before the call
-returns. No logging, no syscalls besides that one. A short or failed write truncates the
-partial record away and raises StoreError, leaving the number where it was.
+**Writing.** Each save builds the framed record as one ``bytes`` and copies it into a
+``MAP_SHARED`` read-write mapping of the file at the offset the store tracks (its logical
+end). No syscall: the mapping *is* the page cache, so when the copy returns the record is
+in the kernel exactly as after a returned write(2), and it survives kill -9 of this process;
+readers using pread (resend, recovery, search) see it at once.
+
+The file is grown ahead of the writer: when a record would pass the end of the mapped
+window, ``os.posix_fallocate`` reserves real blocks for the next ``grow_chunk`` bytes (so a
+full disk is an OSError here, never a SIGBUS when a page of a sparse file is first
+written) and that range is mapped as the new window (the old window is unmapped). If the
+whole chunk cannot be had, just enough for the record is tried before giving up. A failed
+extension raises StoreError before any byte is copied, leaving the number and the logical
+end where they were; any zeros it added are preallocation. The file is thus longer than
+its records while open: ``close()`` (and ``reset()``, before archiving) truncate it to its
+logical end, and after a kill -9 recovery finds the logical end as described above. Every
+reader stops at the logical end the store tracks, never at the file size.
+
+Only a file changed under the store by another process (truncated, or an I/O error on a
+page) can make a store into the mapping fault; that is a SIGBUS, not a StoreError. The
+``flock`` keeps other fixrouter processes out; nothing keeps out an operator's truncate.
 
 **Durability and group commit.** The ticket is the total number of bytes appended since the
 store was opened (across resets), so it only grows. ``written_upto()`` is the current
 ticket. In ``fsync`` mode ``sync()`` reads the ticket, runs ``os.fdatasync`` and returns
-the ticket it read: every record whose ticket is at most that value had finished its pwrite
-before the sync began, so it is covered. The asyncio adapter runs ``sync()`` in an executor
-thread while the loop thread keeps appending; pwrite and fdatasync on one fd are safe
-together, the worker touches no shared buffers, and the appends it does not cover wait for
-the next sync. ``sync()`` holds a lock that only ``reset()`` and ``close()`` also take, so
+the ticket it read: every record whose ticket is at most that value had finished its copy
+before the sync began, so it is covered. On Linux, fsync and fdatasync of the descriptor
+write back every dirty page of the file, including pages dirtied through a shared mapping:
+the kernel tracks those (a write to a clean mapped page faults and marks it dirty;
+writeback write-protects it again), and ``msync(MS_SYNC)`` is itself implemented as an
+fdatasync of the range (``mm/msync.c``: "MS_SYNC syncs the entire file - including
+mappings ... The application may now run fsync() to write out the dirty pages"). So no
+``msync`` is needed; POSIX alone does not promise this, which is why the store is
+Linux-only in this respect. The size change of each extension is metadata fdatasync
+flushes too. The asyncio adapter runs ``sync()`` in an executor thread while the loop
+thread keeps appending; copies into the mapping and fdatasync on the fd are safe together,
+the worker touches no shared buffers, and the appends it does not cover wait for the next
+sync. ``sync()`` holds a lock that only ``reset()`` and ``close()`` also take, so
 the descriptor it syncs cannot be closed under it. In ``os`` mode ``sync()`` does nothing
 and returns the current ticket.
 
@@ -64,6 +93,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import logging
+import mmap
 import os
 import threading
 import time
@@ -90,12 +120,16 @@ log = logging.getLogger("fixrouter.store")
 SUFFIX: Final = ".journal"
 NEW_SUFFIX: Final = ".journal.new"
 DEFAULT_READ_CHUNK: Final = 64 * 1024
+DEFAULT_GROW_CHUNK: Final = 4 * 1024 * 1024
+"""Bytes the file is extended (and mapped) ahead of the writer at a time."""
+PAGE: Final = mmap.ALLOCATIONGRANULARITY
 
 # Hot-path constants and callables, bound once at import.
 _pack_head: Final = records.HEAD.pack
 _pack_crc: Final = records.CRC.pack
 _crc32: Final = zlib.crc32
-_pwrite = os.pwrite  # not Final: tests replace it (a short write, a full disk)
+_fallocate = os.posix_fallocate  # not Final: tests replace it (a full disk)
+_ACCESS_WRITE: Final = mmap.ACCESS_WRITE
 _MAGIC: Final = records.MAGIC
 _OUTBOUND: Final = int(RecordType.OUTBOUND)
 _INBOUND: Final = int(RecordType.INBOUND)
@@ -126,6 +160,22 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _data_end(fd: int, start: int, end: int, chunk: int) -> int:
+    """The offset just past the last non-zero byte in ``start .. end`` (``start`` if every
+    byte there is zero), read backwards in ``chunk``-sized preads."""
+    pos = end
+    while pos > start:
+        size = min(chunk, pos - start)
+        window = os.pread(fd, size, pos - size)
+        if len(window) < size:
+            raise OSError(errno.EIO, f"short read at offset {pos - size}")
+        kept = len(window.rstrip(b"\0"))
+        if kept:
+            return pos - size + kept
+        pos -= size
+    return start
+
+
 def _lock(fd: int, path: Path) -> None:
     """Take the exclusive per-session lock. Raises StoreError if another process has it."""
     try:
@@ -153,11 +203,14 @@ class JournalStore:
         durability: Durability = Durability.OS,
         read_chunk: int = DEFAULT_READ_CHUNK,
         index_every: int = DEFAULT_EVERY,
+        grow_chunk: int = DEFAULT_GROW_CHUNK,
     ) -> None:
         if read_chunk < records.HEAD_SIZE:
             raise StoreError(f"read_chunk must be at least {records.HEAD_SIZE} bytes")
         if index_every < 1:
             raise StoreError(f"index_every must be at least 1, got {index_every}")
+        if grow_chunk < PAGE or grow_chunk % PAGE:
+            raise StoreError(f"grow_chunk must be a positive multiple of {PAGE} bytes")
         self._stem = os.fspath(stem)
         self._path = journal_path(stem)
         self._durability = durability
@@ -166,6 +219,12 @@ class JournalStore:
         self._lock = threading.Lock()
         self._fd = -1
         self._end = 0
+        # The mapped window: file bytes _wbase .. _wend, all allocated. None (and _wend 0)
+        # until the first append, and again after close; an append past _wend grows it.
+        self._map: mmap.mmap | None = None
+        self._wbase = 0
+        self._wend = 0
+        self._grow_chunk = grow_chunk
         self._base = 0
         self._synced = 0
         self._generation = 0
@@ -254,15 +313,24 @@ class JournalStore:
                     path=path,
                     offset=pos,
                 )
-            log.warning(
-                "%s: torn tail at offset %d (%s): discarding %d bytes",
-                path,
-                pos,
-                bad.reason,
-                size - pos,
-            )
-            os.ftruncate(self._fd, pos)
-            os.fsync(self._fd)
+            data_end = _data_end(self._fd, pos, size, self._read_chunk)
+            if data_end == pos:
+                # Never written: the preallocated tail of a journal not closed cleanly.
+                log.info("%s: logical end at offset %d, %d preallocated zero bytes after it",
+                         path, pos, size - pos)
+                os.ftruncate(self._fd, pos)
+            else:
+                log.warning(
+                    "%s: torn tail at offset %d (%s): discarding %d bytes (%d up to the "
+                    "last non-zero one)",
+                    path,
+                    pos,
+                    bad.reason,
+                    size - pos,
+                    data_end - pos,
+                )
+                os.ftruncate(self._fd, pos)
+                os.fsync(self._fd)
         self._end = pos
         log.info(
             "recovered %s: %d records, %d outbound saved, next sender %d, next target %d",
@@ -328,13 +396,13 @@ class JournalStore:
         head = _pack_head(_MAGIC, _OUTBOUND, 0, len(data), seq)
         rec = head + _pack_crc(_crc32(data, _crc32(head))) + data
         off = self._end
-        try:
-            written = _pwrite(self._fd, rec, off)
-        except OSError as exc:
-            raise self._io_failed("write to", exc) from exc
-        if written != len(rec):
-            self._short_write(off, written, len(rec))
-        self._end = off + written
+        end = off + len(rec)
+        window = self._map
+        if end > self._wend or window is None:
+            window = self._grow(off, len(rec))
+        base = self._wbase
+        window[off - base : end - base] = rec
+        self._end = end
         self._out.add(seq, off)
         self._next_sender = seq + 1
 
@@ -374,33 +442,64 @@ class JournalStore:
         self._append(head + _pack_crc(_crc32(head)), self._end)
 
     def _append(self, rec: bytes, off: int) -> None:
+        end = off + len(rec)
+        window = self._map
+        if end > self._wend or window is None:
+            window = self._grow(off, len(rec))
+        base = self._wbase
+        window[off - base : end - base] = rec
+        self._end = end
+
+    def _grow(self, off: int, size: int) -> mmap.mmap:
+        """Allocate and map a new window holding bytes ``off .. off+size`` and the next
+        ``grow_chunk`` bytes (or, if the disk cannot spare that, just enough for them).
+
+        Raises StoreError (closed, disk full, mapping failed) having changed nothing a
+        reader or recovery could see: at most zeros past the logical end.
+        """
+        fd = self._fd
+        if fd < 0:
+            raise StoreError(f"{self._path} is closed")
+        base = off - off % PAGE
+        needed = -(-(off + size - base) // PAGE) * PAGE
+        length = max(needed, self._grow_chunk)
         try:
-            written = _pwrite(self._fd, rec, off)
+            try:
+                _fallocate(fd, base, length)
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC or length == needed:
+                    raise
+                length = needed
+                _fallocate(fd, base, length)
         except OSError as exc:
-            raise self._io_failed("write to", exc) from exc
-        if written != len(rec):
-            self._short_write(off, written, len(rec))
-        self._end = off + written
+            raise self._io_failed("extending", exc) from exc
+        self._unmap()
+        try:
+            window = mmap.mmap(fd, length, access=_ACCESS_WRITE, offset=base)
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"cannot map {self._path} at offset {base}: {exc}") from exc
+        self._map = window
+        self._wbase = base
+        self._wend = base + length
+        return window
+
+    def _unmap(self) -> None:
+        """Drop the window (its dirty pages stay in the page cache, owed to the file)."""
+        window = self._map
+        self._map = None
+        self._wend = 0
+        if window is not None:
+            window.close()
+
+    def _trim(self, fd: int) -> None:
+        """Unmap and cut the file back to its logical end (no preallocated tail)."""
+        self._unmap()
+        os.ftruncate(fd, self._end)
 
     def _io_failed(self, what: str, exc: OSError) -> StoreError:
         if exc.errno == errno.EBADF and self._fd < 0:
             return StoreError(f"{self._path} is closed")
         return StoreError(f"{what} {self._path} failed: {exc}")
-
-    def _short_write(self, off: int, written: int, wanted: int) -> None:
-        """Remove a partial record (disk full) so the file stays well-formed, then raise."""
-        try:
-            os.ftruncate(self._fd, off)
-        except OSError as exc:
-            # The tail is now torn; recovery will discard it. Stop writing after it.
-            self.close()
-            raise StoreError(
-                f"short write to {self._path} at offset {off} ({written} of {wanted} "
-                f"bytes) and truncating it back failed: {exc}; store closed"
-            ) from exc
-        raise StoreError(
-            f"short write to {self._path} at offset {off} ({written} of {wanted} bytes)"
-        )
 
     # -- durability ----------------------------------------------------------------------
 
@@ -574,6 +673,7 @@ class JournalStore:
         with self._lock:
             if self._fd < 0:
                 raise StoreError(f"{self._path} is closed")
+            self._trim(self._fd)  # the archive holds records only, no zero tail
             os.fsync(self._fd)
             new_path = Path(self._stem + NEW_SUFFIX)
             new_fd = self._create(new_path, now)
@@ -621,9 +721,17 @@ class JournalStore:
     def close(self) -> None:
         with self._lock:
             if self._fd < 0:
+                # (Python's mmap holds a dup of the descriptor, and with it the flock.)
+                self._unmap()
                 return
             fd, self._fd = self._fd, -1
             try:
+                try:
+                    self._trim(fd)
+                except OSError as exc:
+                    # Harmless: the next opening takes the zero tail for preallocation.
+                    log.warning("%s: cannot truncate the preallocated tail: %s",
+                                self._path, exc)
                 if self._fsync:
                     os.fdatasync(fd)
                     self._synced = self._base + self._end
