@@ -20,18 +20,32 @@ stopped between the two writes), and the order is reported rejected; a FIX messa
 without an intent (possible only after a power loss in ``fsync`` mode, see below) is an
 orphan the book still tracks, under no strategy.
 
-**Format.** One JSON array per line, terminated by a newline: ``["N", ts, ...]``. A line is
-written with a single ``os.write`` on an ``O_APPEND`` descriptor, so after ``kill -9`` the
-file holds every record whose call returned, and at most one partial final line if the
-process died inside the call. On opening, a final line without its newline is a torn
-tail: it is logged, counted and truncated away (its FIX message cannot have been sent:
-the write comes first). A line in the middle that does not parse is corruption: it is
-logged and counted, skipped, and the rest is read (the FIX journal is still the truth
-for that order; it becomes an orphan).
+**Format.** One JSON array per line, terminated by a newline: ``["N", ts, ...]``. JSON
+never holds a NUL byte (orjson escapes it), so zeros are never record data.
 
-**Durability.** An ``os.write`` survives ``kill -9``. With the journal in ``fsync`` mode
-the router must also ``sync()`` this log in the same group commit before releasing the
-FIX bytes, or a power loss may keep a sent order's FIX record but lose its intent.
+**Writing.** A line is copied into a ``MAP_SHARED`` mapping of the file at the log's
+logical end: no syscall, and the bytes are in the page cache (so they survive ``kill -9``)
+when the copy returns, as after a returned write(2). The file is extended ahead of the
+writer as the FIX journal's is (``fixrouter.store.journal``, Writing): ``posix_fallocate``
+of the next ``grow_chunk`` bytes (real blocks: a full disk is an IntentLogError then, never
+a SIGBUS later), mapped as the new window. A failed extension raises IntentLogError
+before any byte is copied. So while open, and after a ``kill -9``, the file ends in a run
+of zero bytes past its last line; ``close()`` truncates it to the logical end.
+
+**Opening.** The trailing run of zeros is preallocation, not data: the log ends at the last
+non-zero byte. After it, the last line without its newline is a torn tail, and so is a
+last line holding a NUL (a copy cut short by ``kill -9`` may have stored its newline before
+the bytes ahead of it): it is logged, counted and truncated away together with the zeros
+(its FIX message cannot have been sent: the write comes first). A line in the middle that
+does not parse (zeros included) is corruption: it is logged and counted, skipped, and the
+rest is read (the FIX journal is still the truth for that order; it becomes an orphan).
+Readers (`records`, `find`) stop at the logical end, never at the file size.
+
+**Durability.** A copy into the mapping survives ``kill -9``. With the journal in ``fsync``
+mode the router must also ``sync()`` this log in the same group commit before releasing
+the FIX bytes, or a power loss may keep a sent order's FIX record but lose its intent.
+``sync()`` is an ``fdatasync`` of the descriptor, which on Linux writes back the pages
+dirtied through the mapping too (see the journal's docstring: no ``msync`` is needed).
 
 **Reading back.** The records read at opening are handed over once (`records()`, for the
 restart) and not kept: the log is the book's memory of finished orders, read when it is
@@ -47,6 +61,7 @@ file was opened and everything written since.
 from __future__ import annotations
 
 import enum
+import errno
 import fcntl
 import logging
 import mmap
@@ -67,7 +82,11 @@ log = logging.getLogger("fixrouter.oms")
 SUFFIX: Final = ".orders.log"
 _APPEND: Final = orjson.OPT_APPEND_NEWLINE
 _dumps: Final = orjson.dumps
-_write: Final = os.write
+_fallocate = os.posix_fallocate  # not Final: tests replace it (a full disk)
+_ACCESS_WRITE: Final = mmap.ACCESS_WRITE
+PAGE: Final = mmap.ALLOCATIONGRANULARITY
+DEFAULT_GROW_CHUNK: Final = 1024 * 1024
+"""Bytes the file is extended (and mapped) ahead of the writer at a time."""
 
 
 class IntentLogError(StoreError):
@@ -242,16 +261,29 @@ class IntentLog:
     Raises IntentLogError if the file cannot be opened or another process holds it.
     """
 
-    __slots__ = ("_fd", "_records", "_size", "corrupt", "path", "torn")
+    __slots__ = ("_fd", "_grow_chunk", "_map", "_records", "_size", "_wbase", "_wend",
+                 "corrupt", "path", "torn")
     _records: list[Intent] | None
+    _map: mmap.mmap | None
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *,
+                 grow_chunk: int = DEFAULT_GROW_CHUNK) -> None:
+        if grow_chunk < PAGE or grow_chunk % PAGE:
+            raise IntentLogError(f"grow_chunk must be a positive multiple of {PAGE} bytes")
         self.path = Path(path)
         self.torn = 0
         self.corrupt = 0
+        self._grow_chunk = grow_chunk
+        # The mapped window: file bytes _wbase .. _wend. None (and _wend 0) until the
+        # first write and after close; a write past _wend grows it.
+        self._map = None
+        self._wbase = 0
+        self._wend = 0
+        self._size = 0
+        self._fd = -1
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError as exc:
             raise IntentLogError(f"cannot open {self.path}: {exc}") from exc
         self._fd = fd
@@ -271,13 +303,21 @@ class IntentLog:
         while chunk := os.pread(self._fd, 1 << 20, sum(len(c) for c in chunks)):
             chunks.append(chunk)
         data = b"".join(chunks)
-        end = data.rfind(b"\n") + 1
-        if end < len(data):
+        content = len(data.rstrip(b"\0"))  # past it: preallocated, never written
+        end = data.rfind(b"\n", 0, content) + 1
+        last = data.rfind(b"\n", 0, end - 1) + 1 if end else 0
+        if data.find(b"\0", last, end) >= 0:
+            end = last  # a copy cut short after its newline was stored
+        if end < content:
             self.torn = 1
             log.warning("%s: torn tail at offset %d: discarding %d bytes",
-                        self.path, end, len(data) - end)
+                        self.path, end, content - end)
             os.ftruncate(self._fd, end)
             os.fsync(self._fd)
+        elif end < len(data):
+            log.info("%s: logical end at offset %d, %d preallocated zero bytes after it",
+                     self.path, end, len(data) - end)
+            os.ftruncate(self._fd, end)
         self._size = end
         records, self.corrupt = decode_lines(data[:end], str(self.path))
         return records
@@ -323,19 +363,56 @@ class IntentLog:
             mm.close()
 
     def write(self, line: bytes) -> None:
-        """Append one encoded record (one write(2)). Raises IntentLogError."""
+        """Append one encoded record (a copy into the mapping). Raises IntentLogError."""
+        off = self._size
+        end = off + len(line)
+        window = self._map
+        if end > self._wend or window is None:
+            window = self._grow(off, len(line))
+        base = self._wbase
+        window[off - base : end - base] = line
+        self._size = end
+
+    def _grow(self, off: int, size: int) -> mmap.mmap:
+        """Allocate and map a window holding bytes ``off .. off+size`` and the next
+        ``grow_chunk`` bytes (or just enough for them if the disk cannot spare more).
+
+        Raises IntentLogError (closed, disk full, mapping failed); nothing is written
+        then, at most zeros past the logical end.
+        """
+        fd = self._fd
+        if fd < 0:
+            raise IntentLogError(f"cannot write {self.path}: closed")
+        base = off - off % PAGE
+        needed = -(-(off + size - base) // PAGE) * PAGE
+        length = max(needed, self._grow_chunk)
         try:
-            written = _write(self._fd, line)
-        except OSError as exc:
-            raise IntentLogError(f"cannot write {self.path}: {exc}") from exc
-        if written != len(line):
-            # Cut the partial line off, so the file stays a sequence of whole records.
             try:
-                os.ftruncate(self._fd, self._size)
-            except OSError:
-                log.error("%s: could not truncate a partial record", self.path)
-            raise IntentLogError(f"short write to {self.path}: {written} of {len(line)}")
-        self._size += written
+                _fallocate(fd, base, length)
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC or length == needed:
+                    raise
+                length = needed
+                _fallocate(fd, base, length)
+        except OSError as exc:
+            raise IntentLogError(f"cannot write {self.path}: extending it failed: {exc}") \
+                from exc
+        self._unmap()
+        try:
+            window = mmap.mmap(fd, length, access=_ACCESS_WRITE, offset=base)
+        except (OSError, ValueError) as exc:
+            raise IntentLogError(f"cannot map {self.path} at offset {base}: {exc}") from exc
+        self._map = window
+        self._wbase = base
+        self._wend = base + length
+        return window
+
+    def _unmap(self) -> None:
+        window = self._map
+        self._map = None
+        self._wend = 0
+        if window is not None:
+            window.close()
 
     def sync(self) -> None:
         """Make every record written so far durable (for the fsync group commit)."""
@@ -345,9 +422,21 @@ class IntentLog:
             raise IntentLogError(f"cannot sync {self.path}: {exc}") from exc
 
     def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        """Unmap, truncate the preallocated tail away and close (idempotent)."""
+        fd = self._fd
+        if fd < 0:
+            # (Python's mmap holds a dup of the descriptor, and with it the flock.)
+            self._unmap()
+            return
+        self._fd = -1
+        try:
+            self._unmap()
+            os.ftruncate(fd, self._size)
+        except OSError as exc:
+            # Harmless: the next opening takes the zero tail for preallocation.
+            log.warning("%s: cannot truncate the preallocated tail: %s", self.path, exc)
+        finally:
+            os.close(fd)
 
     def __enter__(self) -> IntentLog:
         return self
