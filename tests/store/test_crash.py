@@ -22,14 +22,15 @@ from pathlib import Path
 import pytest
 
 from fixrouter.store import Durability, JournalStore
+from fixrouter.store.journal import DEFAULT_GROW_CHUNK as JOURNAL_GROW
 
 CHILD = textwrap.dedent(
     """
     import sys
     from fixrouter.store import Durability, JournalStore
 
-    stem, mode = sys.argv[1], sys.argv[2]
-    store = JournalStore(stem, now=1.0, durability=Durability(mode))
+    stem, mode, grow = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    store = JournalStore(stem, now=1.0, durability=Durability(mode), grow_chunk=grow)
     out = sys.stdout
     while True:
         seq = store.next_sender_seq
@@ -71,8 +72,11 @@ def last_reported(report: Path, kind: str) -> int:
     return max(reported(report, kind), default=0)
 
 
+@pytest.mark.parametrize("grow", [JOURNAL_GROW, 8192], ids=["4MiB-growth", "8KiB-growth"])
 @pytest.mark.parametrize("mode", ["os", "fsync"])
-def test_kill_9_never_loses_a_reported_save(tmp_path: Path, mode: str) -> None:
+def test_kill_9_never_loses_a_reported_save(tmp_path: Path, mode: str, grow: int) -> None:
+    """Kills land anywhere: inside a copy into the mapping, or (with 8 KiB growth, every
+    few records) inside an extension and remap."""
     stem = tmp_path / "FIX.4.2-CRASH-IB"
     rng = random.Random(0xF1C5)
     script = tmp_path / "child.py"
@@ -83,7 +87,8 @@ def test_kill_9_never_loses_a_reported_save(tmp_path: Path, mode: str) -> None:
         report = tmp_path / f"report{round_}.txt"
         with report.open("w") as out:
             child = subprocess.Popen(
-                [sys.executable, str(script), str(stem), mode], stdout=out, env=env
+                [sys.executable, str(script), str(stem), mode, str(grow)], stdout=out,
+                env=env,
             )
         try:
             deadline = time.monotonic() + 30
