@@ -6,12 +6,13 @@ so a malformed request can never reach the wire. Quantities and prices are `Deci
 binary floats misprice. Enum values are the upstream protocol's spellings
 (`spec/upstream-protocol.md`).
 
-The three order requests are `NamedTuple`s rather than frozen dataclasses: they are just
-as immutable and typed, but one is built for every order on the hot path, and a frozen
-dataclass's `__init__` (one `object.__setattr__` per field) costs 2.3 µs for `NewOrder`
-against 0.8 µs for the tuple, measured here. The tuple's own `__new__` is still interpreted
-Python (the `namedtuple` factory writes it), so the gateway builds each `NewOrder` with
-`new_order`, which is compiled and fills the same tuple type directly.
+`CancelOrder` and `ReplaceOrder` are `NamedTuple`s rather than frozen dataclasses: they are
+just as immutable and typed, but cheaper to build (a frozen dataclass's `__init__`, one
+`object.__setattr__` per field, cost 2.3 µs for a `NewOrder` against 0.8 µs for the tuple,
+measured here). `NewOrder` was one too, until it became the one request that outlives
+the order path: every resting order keeps its `NewOrder`, and a tuple is a container the
+cyclic collector tracks (see `NewOrder`). It is a compiled class now, which the gateway
+builds through `new_order` (positional, every field given).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Final, NamedTuple
+from typing import Any, ClassVar, Final, NamedTuple
+
+from mypy_extensions import mypyc_attr
 
 
 class Side(enum.StrEnum):
@@ -95,33 +98,116 @@ class Derivative:
     security_exchange: str | None = None  # SecurityExchange(207)
 
 
-class NewOrder(NamedTuple):
-    strategy: str
-    id: str  # the strategy's own order id, unique per strategy
-    symbol: str
-    side: Side
-    qty: Decimal
-    type: OrderType
-    tif: TimeInForce = TimeInForce.DAY
-    price: Decimal | None = None
-    stop_price: Decimal | None = None
-    account: str | None = None
-    sec_type: SecurityType = SecurityType.STK
-    currency: str = "USD"
-    exchange: str = "SMART"
-    expire_time: str | None = None  # GTD: UTCTimestamp; exclusive with expire_date
-    expire_date: str | None = None  # GTD: YYYYMMDD
-    derivative: Derivative | None = None
-    capacity: Capacity | None = None
-    open_close: OpenClose | None = None
-    force_only_rth: bool = False  # IB ForceOnlyRTH(6205)
-    what_if: bool = False  # IB WhatIf(6091): margin check, not placed
-    received_ns: int = 0  # monotonic ns when the gateway read the line (tick-to-wire)
+_NEW_ORDER_FIELDS: Final = (
+    "strategy", "id", "symbol", "side", "qty", "type", "tif", "price", "stop_price",
+    "account", "sec_type", "currency", "exchange", "expire_time", "expire_date",
+    "derivative", "capacity", "open_close", "force_only_rth", "what_if", "received_ns",
+)  # fmt: skip
 
 
-# Module constants, which compiled code reads directly rather than by name from the module.
-_NEW_ORDER: Final = NewOrder
-_tuple_new: Final = tuple.__new__
+@mypyc_attr(acyclic=True)
+class NewOrder:
+    """A new order, checked field by field. Immutable (every attribute is `Final`).
+
+    Not a `NamedTuple`, though it offers what code used of one (keywords and defaults,
+    `_fields`, `_asdict`, `_replace`, equality by value, the same repr): every resting
+    order keeps its `NewOrder` alive (the risk gate's record and the book's order hold
+    it), and a tuple is a container the cyclic collector tracks. Compiled, this class is
+    `acyclic`: its type has no collector support, so an instance costs the collector
+    nothing (`gc.is_tracked` is False) and 16 bytes less. That is only sound because a
+    `NewOrder` can never be part of a reference cycle: it refers to strings, numbers,
+    enum members and a `Derivative` (atomic fields too), never to anything that could
+    refer back to it. Keep it so: a field holding a container or a mutable object would
+    make a cycle through it possible, and the collector could never free that cycle.
+    Interpreted (`FIXROUTER_PURE=1`) it is a plain slotted class, tracked as any other.
+    """
+
+    __slots__ = _NEW_ORDER_FIELDS
+
+    _fields: ClassVar[tuple[str, ...]] = _NEW_ORDER_FIELDS
+
+    def __init__(
+        self,
+        strategy: str,
+        id: str,  # the strategy's own order id, unique per strategy
+        symbol: str,
+        side: Side,
+        qty: Decimal,
+        type: OrderType,
+        tif: TimeInForce = TimeInForce.DAY,
+        price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+        account: str | None = None,
+        sec_type: SecurityType = SecurityType.STK,
+        currency: str = "USD",
+        exchange: str = "SMART",
+        expire_time: str | None = None,  # GTD: UTCTimestamp; exclusive with expire_date
+        expire_date: str | None = None,  # GTD: YYYYMMDD
+        derivative: Derivative | None = None,
+        capacity: Capacity | None = None,
+        open_close: OpenClose | None = None,
+        force_only_rth: bool = False,  # IB ForceOnlyRTH(6205)
+        what_if: bool = False,  # IB WhatIf(6091): margin check, not placed
+        received_ns: int = 0,  # monotonic ns when the gateway read the line (tick-to-wire)
+    ) -> None:
+        self.strategy: Final = strategy
+        self.id: Final = id
+        self.symbol: Final = symbol
+        self.side: Final = side
+        self.qty: Final = qty
+        self.type: Final = type
+        self.tif: Final = tif
+        self.price: Final = price
+        self.stop_price: Final = stop_price
+        self.account: Final = account
+        self.sec_type: Final = sec_type
+        self.currency: Final = currency
+        self.exchange: Final = exchange
+        self.expire_time: Final = expire_time
+        self.expire_date: Final = expire_date
+        self.derivative: Final = derivative
+        self.capacity: Final = capacity
+        self.open_close: Final = open_close
+        self.force_only_rth: Final = force_only_rth
+        self.what_if: Final = what_if
+        self.received_ns: Final = received_ns
+
+    def _values(self) -> tuple[object, ...]:
+        return (
+            self.strategy, self.id, self.symbol, self.side, self.qty, self.type, self.tif,
+            self.price, self.stop_price, self.account, self.sec_type, self.currency,
+            self.exchange, self.expire_time, self.expire_date, self.derivative,
+            self.capacity, self.open_close, self.force_only_rth, self.what_if,
+            self.received_ns,
+        )  # fmt: skip
+
+    def _asdict(self) -> dict[str, object]:
+        """The fields by name, in field order (as `NamedTuple._asdict`)."""
+        return dict(zip(_NEW_ORDER_FIELDS, self._values(), strict=True))
+
+    def _replace(self, **changes: Any) -> NewOrder:
+        """A copy with `changes` (field name -> value); raises ValueError for a name that
+        is not a field (as `NamedTuple._replace`)."""
+        unknown = changes.keys() - set(_NEW_ORDER_FIELDS)
+        if unknown:
+            raise ValueError(f"Got unexpected field names: {sorted(unknown)!r}")
+        return NewOrder(**{**self._asdict(), **changes})
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, NewOrder):
+            return False
+        return self._values() == other._values()
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={value!r}"
+                          for name, value in zip(_NEW_ORDER_FIELDS, self._values(), strict=True))
+        return f"NewOrder({shown})"
 
 
 def new_order(
@@ -149,15 +235,14 @@ def new_order(
 ) -> NewOrder:
     """`NewOrder(...)` with every field given, in field order: the same value and type.
 
-    `NewOrder.__new__` is interpreted and takes keywords and defaults; `tuple.__new__`
-    straight from compiled code fills the same type for about a third of the cost. Every
-    field must be passed because nothing here supplies defaults.
+    Positional, so compiled code calls the native constructor directly (no keyword
+    matching, no defaults filled in). Every field must be passed.
     """
-    return _tuple_new(_NEW_ORDER, (
+    return NewOrder(
         strategy, id, symbol, side, qty, type, tif, price, stop_price, account, sec_type,
         currency, exchange, expire_time, expire_date, derivative, capacity, open_close,
         force_only_rth, what_if, received_ns,
-    ))  # fmt: skip
+    )  # fmt: skip
 
 
 class CancelOrder(NamedTuple):
