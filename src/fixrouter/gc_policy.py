@@ -7,8 +7,10 @@ CPython frees almost everything by reference counting; the cyclic collector only
 for reference cycles, and it pays for them by walking every tracked container of the
 generations it collects. The order path makes no cycles (a full collection after 130,000
 orders found 0 unreachable objects, tests/bench/README.md), so on the order path every
-collection is pure cost. What survives an order is its records (the book's `Order`, the
-risk gate's `Working`, the parsed `NewOrder`: three tracked objects), so under the
+collection is pure cost. What survives an order is its records: the book's `Order`, the
+risk gate's `Working` and the parsed `NewOrder`, of which only the `Order` is tracked
+(compiled, the other two are `acyclic` classes, with no collector support:
+`tests/risk/test_resting_objects.py`). They were three tracked objects, so under the
 earlier policy here (freeze after start-up, young threshold 10,000, a middle collection
 every 10 young ones, no automatic full collection) a young collection came every ~3,300
 orders and walked ~10,000 such records (1.5-2 ms), and every tenth one, a middle
@@ -117,8 +119,9 @@ FULL_MIN: Final = 2_000_000
 FULL_RATIO: Final = 1.0
 """A full collection is due when this many objects were frozen since the last one:
 `max(FULL_MIN, FULL_RATIO * live)`; forced at twice that. The floor is above what a
-busy day's resting orders freeze (three objects each: ~650,000 orders), so a normal day
-needs at most lull-time full collections."""
+busy day's resting orders freeze (one tracked object each, the book's `Order`: ~2,000,000
+orders; ~650,000 when the request and the gate's record were tracked too), so a normal
+day needs at most lull-time full collections."""
 LOG_EVERY_S: Final = 60.0
 """At most one log line this often for forced young collections."""
 

@@ -67,7 +67,7 @@ async def measure(orders: int, types: bool, trace: bool, workdir: Path) -> dict[
         def line(i: int) -> bytes:
             return (b'{"op":"new","id":"o%d","symbol":"AAPL","side":"buy","qty":%d,'
                     b'"type":"limit","price":"%s","account":"U1234567"}\n'
-                    % (i, 100 + (i // 800) % 10, f"{186 + (i % 800) / 100:.2f}".encode()))
+                    % (i, 100 + (i // 800) % 100, f"{186 + (i % 800) / 100:.2f}".encode()))
 
         # A warm-up, so caches bounded by design (the gate's passed terms, the journal's
         # buffers) are not counted per order.
