@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fixrouter import COMPILED_MODULES
 from fixrouter.requests import (
     Capacity,
     Derivative,
@@ -49,3 +53,25 @@ def test_new_order_with_the_defaults_equals_the_short_form() -> None:
                      TimeInForce.DAY, None, None, None, SecurityType.STK, "USD", "SMART",
                      None, None, None, None, None, False, False, 0)  # fmt: skip
     assert full == short and repr(full) == repr(short)
+
+
+def test_new_order_copies_and_pickles_to_an_equal_value() -> None:
+    """As the NamedTuple did: `copy` and `pickle` rebuild it from its fields."""
+    req = NewOrder("s", "o", "AAPL", Side.SELL, Decimal("1.5"), OrderType.LIMIT,
+                   price=Decimal("190.25"), account="U1", received_ns=7,
+                   derivative=Derivative(strike=Decimal(200)))  # fmt: skip
+    for again in (copy.copy(req), copy.deepcopy(req), pickle.loads(pickle.dumps(req))):
+        assert type(again) is NewOrder and again == req and repr(again) == repr(req)
+
+
+def test_new_order_is_immutable_and_equal_by_value() -> None:
+    req = NewOrder("s", "o", "AAPL", Side.BUY, Decimal(1), OrderType.MARKET)
+    same = req._replace()
+    assert same == req and hash(same) == hash(req)
+    assert (same != req) is False  # __ne__ is __eq__'s negation
+    assert req._replace(id="p") != req and req != ("s", "o")
+    with pytest.raises(ValueError, match="unexpected field names"):
+        req._replace(quantity=Decimal(2))
+    if "fixrouter.requests" in COMPILED_MODULES:  # interpreted, `Final` is only for mypy
+        with pytest.raises(AttributeError):
+            req.qty = Decimal(2)  # type: ignore[misc]

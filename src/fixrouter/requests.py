@@ -193,6 +193,10 @@ class NewOrder:
             raise ValueError(f"Got unexpected field names: {sorted(unknown)!r}")
         return NewOrder(**{**self._asdict(), **changes})
 
+    def __reduce__(self) -> tuple[type[NewOrder], tuple[object, ...]]:
+        """`copy` and `pickle` rebuild it from its fields (as the tuple's did)."""
+        return NewOrder, self._values()
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, NewOrder):
             return False
