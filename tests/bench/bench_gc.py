@@ -79,7 +79,7 @@ async def measure(policy_name: str, orders: int, batch: int, workdir: Path) -> d
         lines = [
             b'{"op":"new","id":"o%d","symbol":"AAPL","side":"buy","qty":%d,'
             b'"type":"limit","price":"%s","account":"U1234567"}\n'
-            % (i, 100 + (i // 800) % 10, f"{186 + (i % 800) / 100:.2f}".encode())
+            % (i, 100 + (i // 800) % 100, f"{186 + (i % 800) / 100:.2f}".encode())
             for i in range(orders)
         ]
         if policy_name == "earlier":
