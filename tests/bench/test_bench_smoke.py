@@ -64,6 +64,7 @@ def test_bench_json_is_well_formed_and_every_order_was_acknowledged() -> None:
     for run in (acked, one_way):
         assert run["orders_per_s"] > 0
         assert run["engine_cpu"] >= 0
+        assert 0 <= run["engine_idle"] <= 1  # polling turns that found nothing, or asleep
     resources = result["resources"]
     assert resources["rss_start_mb"] > 0 and resources["rss_end_mb"] > 0
     assert resources["orders"] >= paced["sent"] + acked["sent"] + one_way["sent"]

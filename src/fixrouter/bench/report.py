@@ -135,8 +135,11 @@ def render_table(result: Figures) -> str:
     for run in ("paced", "acked", "one_way"):
         figures = ours.get(run)
         if figures:
+            idle = figures.get("engine_idle")
             lines.append(f"engine CPU during {run.replace('_', '-')}: "
-                         f"{figures['engine_cpu'] * 100:.0f}% of a core")
+                         f"{figures['engine_cpu'] * 100:.0f}% of a core" + (
+                             "" if idle is None else
+                             f", idle {idle * 100:.0f}% of the run (no socket had data)"))
     lines.append(result["acceptor_check"]["statement"])
     if peer:
         lines.append(

@@ -18,6 +18,10 @@ engine's loop busy-polls, as `[engine] busy_poll = true` makes `fixrouter run`'s
 Tick-to-wire is measured inside the engine by `probe.WireProbe` (gateway read stamp to the
 NewOrderSingle's socket write); round trips and rates by the load generator; the
 acceptor's own load and lag by its counters. Helpers are only talked to between runs.
+The engine's idle share of each run (`engine_idle`) is the part of its wall time in which
+its loop found no socket with data: with busy polling, the sum of the gaps between polled
+turns shorter than `IDLE_TURN_NS` (`IdleMeter`, on the poller's `on_turn` hook); with a
+sleeping loop, the time it was off its CPU. A saturated run should show next to none.
 
 Runs, in this order, after a one-second warm-up that is not reported:
 
@@ -102,6 +106,8 @@ rate = 100000000
 burst = 100000000
 """
 REFERENCE = ("AAPL", Decimal(190))
+IDLE_TURN_NS = 4_000
+"""A busy-poll turn shorter than this found nothing to do (an idle one takes about 1 µs)."""
 WARMUP_SECONDS = 1.0
 LAG_LIMIT_US = 5_000.0
 """The acceptor kept up if it read the last order within this of the engine's write."""
@@ -142,13 +148,35 @@ def _rss_mb() -> float:
         return int(f.read().split()[1]) * _PAGE / 1e6
 
 
-def _engine_sample() -> dict[str, Any]:
+def _engine_sample(idle: IdleMeter | None = None) -> dict[str, Any]:
     return {
+        "idle_ns": idle.idle_ns if idle is not None else 0,
         "cpu_s": time.process_time(),
         "now_ns": time.monotonic_ns(),
         "rss_mb": _rss_mb(),
         "gc": [s["collections"] for s in gc.get_stats()],
     }
+
+
+class IdleMeter:
+    """The engine's idle time under busy polling: the sum of the gaps between polled
+    turns shorter than `IDLE_TURN_NS`, i.e. turns in which no socket had data. Installed
+    as the poller's `on_turn`, it passes each call on to the hook it replaces (the
+    garbage collector's idle signal)."""
+
+    __slots__ = ("_inner", "_last", "idle_ns")
+
+    def __init__(self, inner: Callable[[int], None] | None) -> None:
+        self._inner = inner
+        self._last = 0
+        self.idle_ns = 0
+
+    def turn(self, now: int) -> None:
+        if now - self._last < IDLE_TURN_NS:
+            self.idle_ns += now - self._last
+        self._last = now
+        if self._inner is not None:
+            self._inner(now)
 
 
 async def _until(condition: Callable[[], bool], timeout: float, what: str) -> None:
@@ -173,6 +201,7 @@ class _Bench:
         self.helper: Child | None = None
         self.service: RouterService | None = None
         self.probe = WireProbe()
+        self.idle: IdleMeter | None = None
         self.memory: Figures | None = None
 
     def _cpu_args(self, cpu: int | None) -> list[str]:
@@ -206,6 +235,10 @@ class _Bench:
         self._engine_task = asyncio.create_task(service.run())
         transports = [s.transport for s in service.engine.sessions.values()]
         await _until(lambda: all(t.logged_on for t in transports), 15.0, "engine logon")
+        poller = service.engine.poller
+        if poller is not None:
+            self.idle = IdleMeter(poller.on_turn)
+            poller.on_turn = self.idle.turn
         await helper.request({"cmd": "connect", "port": service.addresses[0].port,
                               "client": "bench"})
 
@@ -235,7 +268,7 @@ class _Bench:
             await helper.request({"cmd": "spin", "on": True})
         h0 = await helper.request({"cmd": "stats"})
         p0 = await peer.request({"cmd": "stats"}) if peer is not None else None
-        e0 = _engine_sample()
+        e0 = _engine_sample(self.idle)
         mark = self.probe.mark()
         timeout = 120.0 + self.options.duration + self.options.orders / self.options.rate
         try:
@@ -252,7 +285,7 @@ class _Bench:
         finally:
             if peer is not None:
                 await helper.request({"cmd": "spin", "on": False})
-        e1 = _engine_sample()
+        e1 = _engine_sample(self.idle)
         wall = max(1e-9, (e1["now_ns"] - e0["now_ns"]) / 1e9)
         helper_wall = max(1, h1["now_ns"] - h0["now_ns"])
         nos = h1["nos"] - h0["nos"]
@@ -279,6 +312,10 @@ class _Bench:
             out["loadgen_busy"] = round(
                 (h1["loadgen_busy_ns"] - h0["loadgen_busy_ns"]) / helper_wall, 3)
             out["engine_cpu"] = round((e1["cpu_s"] - e0["cpu_s"]) / wall, 3)
+            # Idle: polling turns that found nothing, or (no busy polling) asleep in epoll.
+            out["engine_idle"] = round(
+                (e1["idle_ns"] - e0["idle_ns"]) / 1e9 / wall if self.idle is not None
+                else max(0.0, 1.0 - out["engine_cpu"]), 3)
             out["gc_collections"] = [b - a for a, b in zip(e0["gc"], e1["gc"], strict=True)]
             ticks = self.probe.latencies_ns(mark)
             if ticks:
@@ -393,7 +430,8 @@ def _acceptor_check(runs: Figures) -> dict[str, Any]:
                    and lag is not None and lag < LAG_LIMIT_US)
         ok = ok and kept_up
         verdicts.append(
-            f"{name.replace('_', '-')}: engine {run['engine_cpu'] * 100:.0f}% of its core; "
+            f"{name.replace('_', '-')}: engine {run['engine_cpu'] * 100:.0f}% of its core, "
+            f"idle {run.get('engine_idle', 0) * 100:.0f}% of the run; "
             f"acceptor busy {acc['busy'] * 100:.0f}% and load generator "
             f"{run['loadgen_busy'] * 100:.0f}% of theirs; the acceptor alone would manage "
             f"{capacity:,.0f}/s ({capacity / rate if rate else 0:.0f}× this rate) and read "
