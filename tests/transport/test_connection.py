@@ -42,6 +42,7 @@ from fixrouter.transport import (
     TlsSettings,
     TransportSettings,
 )
+from fixrouter.transport.connection import FLUSH_EVERY
 
 from .peer import ScriptedAcceptor
 
@@ -207,6 +208,35 @@ class CountingTransport:
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)
+
+
+def test_a_long_turn_writes_every_flush_every_orders_without_waiting_for_its_end() -> None:
+    async def test() -> None:
+        peer = await ScriptedAcceptor.start()
+        t = make_transport(MemoryStore(now=0.0), peer.port)
+        task = asyncio.create_task(t.run())
+        await until(lambda: t.logged_on)
+        line = t._line
+        assert line is not None and line.transport is not None
+        counting = CountingTransport(line.transport)
+        line.transport = counting  # type: ignore[assignment]
+        writes = counting.writes
+        n = 2 * FLUSH_EVERY + 7
+        for i in range(n):
+            t.send_app(b"D", ORDER.replace(b"ORD1", b"ORD%d" % i))
+        # Still inside the turn: the first at once, then each FLUSH_EVERY as they collect,
+        # so the counterparty can answer them while the turn goes on.
+        assert [w.count(b"\x0135=D\x01") for w in writes] == [1, FLUSH_EVERY, FLUSH_EVERY]
+        await asyncio.sleep(0)
+        assert [w.count(b"\x0135=D\x01") for w in writes] == [1, FLUSH_EVERY, FLUSH_EVERY, 6]
+        await peer.wait_for(lambda: types(peer.all_received()).count(b"D") == n)
+        orders = [m.get(11) for m in peer.all_received() if m.msg_type == b"D"]
+        assert orders == [b"ORD%d" % i for i in range(n)]  # in the order they were sent
+        await t.stop()
+        await task
+        await peer.close()
+
+    run(test)
 
 
 def test_a_failing_deliver_callback_does_not_drop_the_line() -> None:

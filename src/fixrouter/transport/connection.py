@@ -25,7 +25,12 @@ returned actions in order, flush, re-arm the timer.
   `transport.write` at its end. For `send_app` calls from outside (the gateway) the first
   one in an event-loop turn is written at once, so a lone order never waits for the loop;
   later ones in the same turn collect and are written together by one callback queued
-  for the end of the turn, so a burst read from one gateway packet costs two syscalls.
+  for the end of the turn, or as soon as `FLUSH_EVERY` have collected. So a burst read
+  from one gateway packet costs one write per `FLUSH_EVERY` orders, not one per order,
+  and its first orders are on the wire while the engine still works on the rest: the
+  counterparty answers them meanwhile, and its answers are waiting when the turn ends.
+  Holding a whole long turn instead left both ends of the engine idle together in turn
+  (tests/bench/README.md, "Bubbles").
 * `Deliver` and `SessionEvent` go to the owner's callbacks (`on_deliver`, `on_event`).
 * `Disconnect` closes the socket once any held bytes are released (a Logout must still
   leave), and `session.connection_lost` is called when the close completes.
@@ -88,6 +93,10 @@ log = logging.getLogger("fixrouter.transport")
 Clock = Callable[[], float]
 DeliverCallback = Callable[[str, FixMessage], None]
 EventCallback = Callable[[str, SessionEvent], None]
+
+FLUSH_EVERY: Final = 16
+"""Messages from `send_app` a loop turn collects before it writes them without waiting for
+the turn's end (see "Writes are batched" above)."""
 
 CLOSE_GRACE: Final = 5.0
 """Seconds a closing socket may take to flush before it is aborted (a peer that stopped
@@ -228,6 +237,8 @@ class SessionTransport:
             self._flush_scheduled = True
             assert self._loop is not None
             self._loop.call_soon(self._scheduled_flush)
+        elif len(self._out) >= FLUSH_EVERY:
+            self._flush()
         self._rearm()
 
     async def run(self) -> None:
