@@ -18,6 +18,7 @@ import pytest
 from fixrouter.busypoll import BusyPoller
 from fixrouter.events import Accepted, ErrorCode, SessionChanged
 from fixrouter.gateway import Gateway, GatewayConfig, GatewayError, ListenAddress
+from fixrouter.gateway.server import HOLD_EVENTS
 from fixrouter.requests import CancelOrder, NewOrder
 from fixrouter.transport import CommitWatch
 from transport.test_connection import CountingTransport  # type: ignore[import-not-found]
@@ -551,6 +552,31 @@ def test_the_first_event_of_a_turn_leaves_at_once_and_the_rest_in_one_write(
     run(main())
 
 
+def test_a_long_turn_writes_its_held_events_every_hold_events_without_waiting(
+    run: Runner,
+) -> None:
+    async def main() -> None:
+        async with serve() as (gateway, _):
+            sock = await raw_connect(gateway, "alpha")
+            writes = count_writes(gateway, "alpha")
+            n = 2 * HOLD_EVENTS + 7
+            for i in range(n):
+                gateway.deliver("alpha", Accepted(f"o-{i}", f"C{i}"))
+            # Still inside the turn: the first at once, then each HOLD_EVENTS as they
+            # collect, so the strategy has them while the turn goes on.
+            assert [len(accepted_ids(w)) for w in writes] == [1, HOLD_EVENTS, HOLD_EVENTS]
+            await asyncio.sleep(0)  # the turn ends
+            assert [len(accepted_ids(w)) for w in writes] == [1, HOLD_EVENTS, HOLD_EVENTS, 6]
+            sock.settimeout(2.0)
+            received = b""
+            while received.count(b"\n") < n:
+                received += sock.recv(65536)
+            assert accepted_ids(received) == [f"o-{i}" for i in range(n)]
+            sock.close()
+
+    run(main())
+
+
 class EndTurnCountingLoop:
     """Stands in for the gateway's loop: counts the end-of-turn callbacks it queues.
 
@@ -586,7 +612,8 @@ def test_a_burst_of_lines_read_together_is_answered_in_two_writes_a_turn(run: Ru
             ]
             assert len(core.requests) == 20
             turns = counting.turns
-            assert turns >= 1 and len(writes) <= 2 * turns < 40
+            # per turn: its first event at once, one write per HOLD_EVENTS held, the rest
+            assert turns >= 1 and len(writes) <= 2 * turns + 40 // HOLD_EVENTS < 40
             assert b"".join(writes).count(b"\n") == 40
             await alpha.silent()
 

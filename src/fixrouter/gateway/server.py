@@ -30,8 +30,13 @@ an `asyncio.Protocol` (`_Connection`), a small state machine::
   for anything) and holds every later one of the same turn in `_out`; one callback per
   turn for the whole gateway (`Gateway._end_turn`, queued with `loop.call_soon` by the
   first write of the turn, so it runs before the loop next blocks in epoll, busy-polling
-  or not) writes each held list as one `transport.write`. A burst of orders read in one
-  turn thus costs two writes to its strategy, not one per event. Held bytes keep their
+  or not) writes each held list as one `transport.write`. A connection that has held
+  `HOLD_EVENTS` events writes them at once instead of waiting for the turn's end. A burst
+  of orders read in one turn thus costs its strategy one write per `HOLD_EVENTS` events,
+  not one per event, and the strategy has its first answers while the engine still works
+  on the rest (holding all of a long turn's events made a strategy that waits for answers
+  before sending more, as the bench's load generator does, leave the engine idle in
+  between: tests/bench/README.md, "Bubbles"). Held bytes keep their
   order (nothing is written at once while anything is held), and each connection holds
   its own, so a strategy still sees only its events, in order. Anything that closes a
   connection writes what it holds first (`shutdown`, `refuse`) or drops it with the
@@ -82,6 +87,9 @@ _ORDER_TYPES: Final = (NewOrder, CancelOrder, ReplaceOrder)
 HOLD_LIMIT: Final = 64 * 1024
 """Bytes a connection may hold for the end of the loop turn before they are written at once
 (see "One write per loop turn" above)."""
+HOLD_EVENTS: Final = 16
+"""Events a connection may hold for the end of the loop turn before they are written at
+once (see "One write per loop turn" above)."""
 
 
 class GatewayError(FixRouterError):
@@ -523,7 +531,7 @@ class _Connection(asyncio.Protocol):
             return
         self._out.append(data)
         self._held += len(data)
-        if self._held >= self._hold_limit:
+        if self._held >= self._hold_limit or len(self._out) >= HOLD_EVENTS:
             self._write_held()
 
     def end_turn(self) -> None:
