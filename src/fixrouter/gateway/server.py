@@ -87,9 +87,10 @@ _ORDER_TYPES: Final = (NewOrder, CancelOrder, ReplaceOrder)
 HOLD_LIMIT: Final = 64 * 1024
 """Bytes a connection may hold for the end of the loop turn before they are written at once
 (see "One write per loop turn" above)."""
-HOLD_EVENTS: Final = 16
+HOLD_EVENTS: Final = 32
 """Events a connection may hold for the end of the loop turn before they are written at
-once (see "One write per loop turn" above)."""
+once (see "One write per loop turn" above). 32 for the same reason as the session
+transport's `FLUSH_EVERY`."""
 
 
 class GatewayError(FixRouterError):
