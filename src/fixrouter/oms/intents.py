@@ -85,8 +85,9 @@ _dumps: Final = orjson.dumps
 _fallocate = os.posix_fallocate  # not Final: tests replace it (a full disk)
 _ACCESS_WRITE: Final = mmap.ACCESS_WRITE
 PAGE: Final = mmap.ALLOCATIONGRANULARITY
-DEFAULT_GROW_CHUNK: Final = 1024 * 1024
-"""Bytes the file is extended (and mapped) ahead of the writer at a time."""
+DEFAULT_GROW_CHUNK: Final = 256 * 1024
+"""Bytes the file is extended (and mapped) ahead of the writer at a time (small, as the
+journal's `DEFAULT_GROW_CHUNK`, so the written part of the window adds little to RSS)."""
 
 
 class IntentLogError(StoreError):

