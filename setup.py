@@ -82,6 +82,7 @@ COMPILED = [
     "fixrouter/store/index.py",
     "fixrouter/store/journal.py",
     "fixrouter/store/records.py",
+    "fixrouter/store/window.py",
     "fixrouter/transport/commits.py",
     "fixrouter/transport/connection.py",
     # The bench's in-engine probe subclasses the router's OrderFlow, so it compiles with it.

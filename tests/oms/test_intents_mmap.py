@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from fixrouter.oms import IntentKind, IntentLog, IntentLogError
-from fixrouter.oms import intents as intents_mod
 from fixrouter.oms.intents import encode_cancel, encode_new, find_cl, find_id
+from fixrouter.store import window as window_mod
 
 from .conftest import T0, new_order
 
@@ -104,12 +104,12 @@ def test_full_disk_is_an_intent_log_error(
     log = IntentLog(path, grow_chunk=4096)
     try:
         log.write(line(1))
-        monkeypatch.setattr(intents_mod, "_fallocate", half_then_full)
+        monkeypatch.setattr(window_mod, "_fallocate", half_then_full)
         with pytest.raises(IntentLogError, match="No space left"):
             log.write(encode_new(T0, cl(2), new_order("x" * 5000)))  # past the window
         raw = path.read_bytes()
         assert raw[len(line(1)):] == bytes(len(raw) - len(line(1)))  # nothing half-written
-        monkeypatch.setattr(intents_mod, "_fallocate", real)
+        monkeypatch.setattr(window_mod, "_fallocate", real)
         log.write(line(3))
     finally:
         log.close()

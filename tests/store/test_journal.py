@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from fixrouter.store import CorruptJournalError, Durability, JournalStore, StoreError, records
-from fixrouter.store import journal as journal_mod
+from fixrouter.store import window as window_mod
 
 from .conftest import T0, fix_message
 
@@ -563,14 +563,14 @@ def test_failed_extension_is_undone(
         real(fd, offset, length // 2)  # some blocks were had, then none
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(journal_mod, "_fallocate", half_then_full)
+    monkeypatch.setattr(window_mod, "_fallocate", half_then_full)
     with pytest.raises(StoreError, match=r"extending .* failed: .*No space left"):
         s.save_outbound(3, b"x" * 5000)  # past the first 4 KiB window
     assert s.next_sender_seq == 3
     assert s.written_upto() == end
     raw = _journal_file(stem).read_bytes()
     assert len(raw) > end and raw[end:] == bytes(len(raw) - end)  # only zeros past the end
-    monkeypatch.setattr(journal_mod, "_fallocate", real)
+    monkeypatch.setattr(window_mod, "_fallocate", real)
     s.save_outbound(3, b"retry")
     s.close()
     assert _journal_file(stem).stat().st_size == s.written_upto()
@@ -584,7 +584,7 @@ def test_failed_write_leaves_seq(open_journal: Opener, monkeypatch: pytest.Monke
     def disk_full(fd: int, offset: int, length: int) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(journal_mod, "_fallocate", disk_full)
+    monkeypatch.setattr(window_mod, "_fallocate", disk_full)
     with pytest.raises(StoreError, match="No space left"):
         s.save_outbound(1, b"x")
     with pytest.raises(StoreError, match="No space left"):
@@ -608,7 +608,7 @@ def test_nearly_full_disk_extends_just_enough(
             raise OSError(errno.ENOSPC, "No space left on device")
         real(fd, offset, length)
 
-    monkeypatch.setattr(journal_mod, "_fallocate", tight)
+    monkeypatch.setattr(window_mod, "_fallocate", tight)
     s.save_outbound(1, b"fits")
     assert asked == [64 * 4096, 4096]
     with pytest.raises(StoreError, match="No space left"):
@@ -628,7 +628,7 @@ def test_other_extension_errors_are_not_retried(
         raise OSError(errno.EIO, "Input/output error")
 
     s = open_journal()
-    monkeypatch.setattr(journal_mod, "_fallocate", broken)
+    monkeypatch.setattr(window_mod, "_fallocate", broken)
     with pytest.raises(StoreError, match="Input/output error"):
         s.save_outbound(1, b"x")
     assert len(calls) == 1

@@ -61,7 +61,6 @@ file was opened and everything written since.
 from __future__ import annotations
 
 import enum
-import errno
 import fcntl
 import logging
 import mmap
@@ -76,15 +75,13 @@ import orjson
 
 from fixrouter.requests import NewOrder
 from fixrouter.store import StoreError
+from fixrouter.store.window import AppendWindow, check_chunk
 
 log = logging.getLogger("fixrouter.oms")
 
 SUFFIX: Final = ".orders.log"
 _APPEND: Final = orjson.OPT_APPEND_NEWLINE
 _dumps: Final = orjson.dumps
-_fallocate = os.posix_fallocate  # not Final: tests replace it (a full disk)
-_ACCESS_WRITE: Final = mmap.ACCESS_WRITE
-PAGE: Final = mmap.ALLOCATIONGRANULARITY
 DEFAULT_GROW_CHUNK: Final = 256 * 1024
 """Bytes the file is extended (and mapped) ahead of the writer at a time (small, as the
 journal's `DEFAULT_GROW_CHUNK`, so the written part of the window adds little to RSS)."""
@@ -262,24 +259,18 @@ class IntentLog:
     Raises IntentLogError if the file cannot be opened or another process holds it.
     """
 
-    __slots__ = ("_fd", "_grow_chunk", "_map", "_records", "_size", "_wbase", "_wend",
-                 "corrupt", "path", "torn")
+    __slots__ = ("_fd", "_records", "_size", "_window", "corrupt", "path", "torn")
     _records: list[Intent] | None
-    _map: mmap.mmap | None
 
     def __init__(self, path: str | os.PathLike[str], *,
                  grow_chunk: int = DEFAULT_GROW_CHUNK) -> None:
-        if grow_chunk < PAGE or grow_chunk % PAGE:
-            raise IntentLogError(f"grow_chunk must be a positive multiple of {PAGE} bytes")
+        problem = check_chunk(grow_chunk)
+        if problem is not None:
+            raise IntentLogError(problem)
         self.path = Path(path)
         self.torn = 0
         self.corrupt = 0
-        self._grow_chunk = grow_chunk
-        # The mapped window: file bytes _wbase .. _wend. None (and _wend 0) until the
-        # first write and after close; a write past _wend grows it.
-        self._map = None
-        self._wbase = 0
-        self._wend = 0
+        self._window = AppendWindow(grow_chunk)
         self._size = 0
         self._fd = -1
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -366,54 +357,12 @@ class IntentLog:
     def write(self, line: bytes) -> None:
         """Append one encoded record (a copy into the mapping). Raises IntentLogError."""
         off = self._size
-        end = off + len(line)
-        window = self._map
-        if end > self._wend or window is None:
-            window = self._grow(off, len(line))
-        base = self._wbase
-        window[off - base : end - base] = line
-        self._size = end
-
-    def _grow(self, off: int, size: int) -> mmap.mmap:
-        """Allocate and map a window holding bytes ``off .. off+size`` and the next
-        ``grow_chunk`` bytes (or just enough for them if the disk cannot spare more).
-
-        Raises IntentLogError (closed, disk full, mapping failed); nothing is written
-        then, at most zeros past the logical end.
-        """
-        fd = self._fd
-        if fd < 0:
-            raise IntentLogError(f"cannot write {self.path}: closed")
-        base = off - off % PAGE
-        needed = -(-(off + size - base) // PAGE) * PAGE
-        length = max(needed, self._grow_chunk)
         try:
-            try:
-                _fallocate(fd, base, length)
-            except OSError as exc:
-                if exc.errno != errno.ENOSPC or length == needed:
-                    raise
-                length = needed
-                _fallocate(fd, base, length)
+            self._window.copy(self._fd, line, off)
         except OSError as exc:
             raise IntentLogError(f"cannot write {self.path}: extending it failed: {exc}") \
                 from exc
-        self._unmap()
-        try:
-            window = mmap.mmap(fd, length, access=_ACCESS_WRITE, offset=base)
-        except (OSError, ValueError) as exc:
-            raise IntentLogError(f"cannot map {self.path} at offset {base}: {exc}") from exc
-        self._map = window
-        self._wbase = base
-        self._wend = base + length
-        return window
-
-    def _unmap(self) -> None:
-        window = self._map
-        self._map = None
-        self._wend = 0
-        if window is not None:
-            window.close()
+        self._size = off + len(line)
 
     def sync(self) -> None:
         """Make every record written so far durable (for the fsync group commit)."""
@@ -427,11 +376,11 @@ class IntentLog:
         fd = self._fd
         if fd < 0:
             # (Python's mmap holds a dup of the descriptor, and with it the flock.)
-            self._unmap()
+            self._window.close()
             return
         self._fd = -1
         try:
-            self._unmap()
+            self._window.close()
             os.ftruncate(fd, self._size)
         except OSError as exc:
             # Harmless: the next opening takes the zero tail for preallocation.

@@ -93,7 +93,6 @@ from __future__ import annotations
 import errno
 import fcntl
 import logging
-import mmap
 import os
 import threading
 import time
@@ -114,6 +113,7 @@ from fixrouter.store.base import (
 )
 from fixrouter.store.index import DEFAULT_EVERY, SeqIndex
 from fixrouter.store.records import RecordType
+from fixrouter.store.window import AppendWindow, check_chunk
 
 log = logging.getLogger("fixrouter.store")
 
@@ -125,14 +125,11 @@ DEFAULT_GROW_CHUNK: Final = 1024 * 1024
 window written so far count in the engine's RSS (they are page cache either way), so a
 small window keeps RSS from swinging by its size; a growth (fallocate and remap) costs
 about 22 µs at 1 MiB against 40 µs at 4 MiB, with the same append median and p99."""
-PAGE: Final = mmap.ALLOCATIONGRANULARITY
 
 # Hot-path constants and callables, bound once at import.
 _pack_head: Final = records.HEAD.pack
 _pack_crc: Final = records.CRC.pack
 _crc32: Final = zlib.crc32
-_fallocate = os.posix_fallocate  # not Final: tests replace it (a full disk)
-_ACCESS_WRITE: Final = mmap.ACCESS_WRITE
 _MAGIC: Final = records.MAGIC
 _OUTBOUND: Final = int(RecordType.OUTBOUND)
 _INBOUND: Final = int(RecordType.INBOUND)
@@ -212,8 +209,9 @@ class JournalStore:
             raise StoreError(f"read_chunk must be at least {records.HEAD_SIZE} bytes")
         if index_every < 1:
             raise StoreError(f"index_every must be at least 1, got {index_every}")
-        if grow_chunk < PAGE or grow_chunk % PAGE:
-            raise StoreError(f"grow_chunk must be a positive multiple of {PAGE} bytes")
+        problem = check_chunk(grow_chunk)
+        if problem is not None:
+            raise StoreError(problem)
         self._stem = os.fspath(stem)
         self._path = journal_path(stem)
         self._durability = durability
@@ -222,12 +220,7 @@ class JournalStore:
         self._lock = threading.Lock()
         self._fd = -1
         self._end = 0
-        # The mapped window: file bytes _wbase .. _wend, all allocated. None (and _wend 0)
-        # until the first append, and again after close; an append past _wend grows it.
-        self._map: mmap.mmap | None = None
-        self._wbase = 0
-        self._wend = 0
-        self._grow_chunk = grow_chunk
+        self._window = AppendWindow(grow_chunk)
         self._base = 0
         self._synced = 0
         self._generation = 0
@@ -399,13 +392,7 @@ class JournalStore:
         head = _pack_head(_MAGIC, _OUTBOUND, 0, len(data), seq)
         rec = head + _pack_crc(_crc32(data, _crc32(head))) + data
         off = self._end
-        end = off + len(rec)
-        window = self._map
-        if end > self._wend or window is None:
-            window = self._grow(off, len(rec))
-        base = self._wbase
-        window[off - base : end - base] = rec
-        self._end = end
+        self._append(rec, off)
         self._out.add(seq, off)
         self._next_sender = seq + 1
 
@@ -445,58 +432,15 @@ class JournalStore:
         self._append(head + _pack_crc(_crc32(head)), self._end)
 
     def _append(self, rec: bytes, off: int) -> None:
-        end = off + len(rec)
-        window = self._map
-        if end > self._wend or window is None:
-            window = self._grow(off, len(rec))
-        base = self._wbase
-        window[off - base : end - base] = rec
-        self._end = end
-
-    def _grow(self, off: int, size: int) -> mmap.mmap:
-        """Allocate and map a new window holding bytes ``off .. off+size`` and the next
-        ``grow_chunk`` bytes (or, if the disk cannot spare that, just enough for them).
-
-        Raises StoreError (closed, disk full, mapping failed) having changed nothing a
-        reader or recovery could see: at most zeros past the logical end.
-        """
-        fd = self._fd
-        if fd < 0:
-            raise StoreError(f"{self._path} is closed")
-        base = off - off % PAGE
-        needed = -(-(off + size - base) // PAGE) * PAGE
-        length = max(needed, self._grow_chunk)
         try:
-            try:
-                _fallocate(fd, base, length)
-            except OSError as exc:
-                if exc.errno != errno.ENOSPC or length == needed:
-                    raise
-                length = needed
-                _fallocate(fd, base, length)
+            self._window.copy(self._fd, rec, off)
         except OSError as exc:
             raise self._io_failed("extending", exc) from exc
-        self._unmap()
-        try:
-            window = mmap.mmap(fd, length, access=_ACCESS_WRITE, offset=base)
-        except (OSError, ValueError) as exc:
-            raise StoreError(f"cannot map {self._path} at offset {base}: {exc}") from exc
-        self._map = window
-        self._wbase = base
-        self._wend = base + length
-        return window
-
-    def _unmap(self) -> None:
-        """Drop the window (its dirty pages stay in the page cache, owed to the file)."""
-        window = self._map
-        self._map = None
-        self._wend = 0
-        if window is not None:
-            window.close()
+        self._end = off + len(rec)
 
     def _trim(self, fd: int) -> None:
         """Unmap and cut the file back to its logical end (no preallocated tail)."""
-        self._unmap()
+        self._window.close()
         os.ftruncate(fd, self._end)
 
     def _io_failed(self, what: str, exc: OSError) -> StoreError:
@@ -725,7 +669,7 @@ class JournalStore:
         with self._lock:
             if self._fd < 0:
                 # (Python's mmap holds a dup of the descriptor, and with it the flock.)
-                self._unmap()
+                self._window.close()
                 return
             fd, self._fd = self._fd, -1
             try:
