@@ -29,18 +29,16 @@ import json
 import sys
 import tempfile
 import time
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "router"))
-from bench_router import CONFIG, Sink, log_on
+from bench_router import CONFIG, ready_to_trade
 
-from fixrouter.gateway.server import _Connection
 from fixrouter.gc_policy import GcPolicy
-from fixrouter.routing.service import LoopTimers, RouterService, load
+from fixrouter.routing.service import RouterService, load
 
 
 class GcTrace:
@@ -69,13 +67,7 @@ async def measure(policy_name: str, orders: int, batch: int, workdir: Path) -> d
     policy: GcPolicy | None = None
     try:
         router = service.router
-        router.timers = LoopTimers(loop)
-        router.gate.risk.set_reference("AAPL", Decimal("190"))  # type: ignore[attr-defined]
-        fake = log_on(service, loop)
-        await asyncio.sleep(0.01)
-        connection = _Connection(service.gateway)
-        connection.connection_made(Sink())  # type: ignore[arg-type]
-        connection.data_received(b'{"op":"hello","client":"bench"}\n')
+        fake, connection = await ready_to_trade(service, loop)
         lines = [
             b'{"op":"new","id":"o%d","symbol":"AAPL","side":"buy","qty":%d,'
             b'"type":"limit","price":"%s","account":"U1234567"}\n'

@@ -29,17 +29,15 @@ import os
 import sys
 import tempfile
 import tracemalloc
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "router"))
-from bench_router import CONFIG, Sink, log_on
+from bench_router import CONFIG, ready_to_trade
 
-from fixrouter.gateway.server import _Connection
-from fixrouter.routing.service import LoopTimers, RouterService, load
+from fixrouter.routing.service import RouterService, load
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -56,13 +54,7 @@ async def measure(orders: int, types: bool, trace: bool, workdir: Path) -> dict[
     loop = asyncio.get_running_loop()
     try:
         router = service.router
-        router.timers = LoopTimers(loop)
-        router.gate.risk.set_reference("AAPL", Decimal("190"))  # type: ignore[attr-defined]
-        fake = log_on(service, loop)
-        await asyncio.sleep(0.01)
-        connection = _Connection(service.gateway)
-        connection.connection_made(Sink())  # type: ignore[arg-type]
-        connection.data_received(b'{"op":"hello","client":"bench"}\n')
+        fake, connection = await ready_to_trade(service, loop)
 
         def line(i: int) -> bytes:
             return (b'{"op":"new","id":"o%d","symbol":"AAPL","side":"buy","qty":%d,'

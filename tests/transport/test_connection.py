@@ -171,17 +171,25 @@ def test_stop_waits_at_most_logout_timeout_for_a_silent_peer() -> None:
     run(test)
 
 
+async def logged_on_counting_writes() -> tuple[
+    ScriptedAcceptor, SessionTransport, asyncio.Task[None], list[bytes]
+]:
+    """A transport logged on to a scripted acceptor, with every write to its socket
+    recorded (in the returned list) from here on."""
+    peer = await ScriptedAcceptor.start()
+    t = make_transport(MemoryStore(now=0.0), peer.port)
+    task = asyncio.create_task(t.run())
+    await until(lambda: t.logged_on)
+    line = t._line
+    assert line is not None and line.transport is not None
+    counting = CountingTransport(line.transport)
+    line.transport = counting  # type: ignore[assignment]
+    return peer, t, task, counting.writes
+
+
 def test_a_lone_order_leaves_at_once_and_a_burst_in_one_more_write() -> None:
     async def test() -> None:
-        peer = await ScriptedAcceptor.start()
-        t = make_transport(MemoryStore(now=0.0), peer.port)
-        task = asyncio.create_task(t.run())
-        await until(lambda: t.logged_on)
-        line = t._line
-        assert line is not None and line.transport is not None
-        counting = CountingTransport(line.transport)
-        line.transport = counting  # type: ignore[assignment]
-        writes = counting.writes
+        peer, t, task, writes = await logged_on_counting_writes()
         for i in range(10):
             t.send_app(b"D", ORDER.replace(b"ORD1", b"ORD%d" % i))
         assert [w.count(b"\x0135=D\x01") for w in writes] == [1]  # no wait for the loop
@@ -212,15 +220,7 @@ class CountingTransport:
 
 def test_a_long_turn_writes_every_flush_every_orders_without_waiting_for_its_end() -> None:
     async def test() -> None:
-        peer = await ScriptedAcceptor.start()
-        t = make_transport(MemoryStore(now=0.0), peer.port)
-        task = asyncio.create_task(t.run())
-        await until(lambda: t.logged_on)
-        line = t._line
-        assert line is not None and line.transport is not None
-        counting = CountingTransport(line.transport)
-        line.transport = counting  # type: ignore[assignment]
-        writes = counting.writes
+        peer, t, task, writes = await logged_on_counting_writes()
         n = 2 * FLUSH_EVERY + 7
         for i in range(n):
             t.send_app(b"D", ORDER.replace(b"ORD1", b"ORD%d" % i))
