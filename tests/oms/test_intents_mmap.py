@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ import pytest
 from fixrouter.oms import IntentKind, IntentLog, IntentLogError
 from fixrouter.oms.intents import encode_cancel, encode_new, find_cl, find_id
 from fixrouter.store import window as window_mod
+from killing import kill_while_writing
 
 from .conftest import T0, new_order
 
@@ -194,20 +194,8 @@ def test_kill_9_mid_stream_never_loses_a_returned_write(tmp_path: Path) -> None:
     kept = 0
     for round_ in range(5):
         report = tmp_path / f"report{round_}.txt"
-        with report.open("w") as out:
-            child = subprocess.Popen([sys.executable, str(script), str(path), str(kept + 1),
-                                      "-1", "0"], stdout=out, env=env)
-        try:
-            deadline = time.monotonic() + 30
-            while report.stat().st_size == 0:
-                assert child.poll() is None, "child died on its own"
-                assert time.monotonic() < deadline, "child never started writing"
-                time.sleep(0.005)
-            time.sleep(rng.uniform(0.0, 0.15))
-        finally:
-            os.kill(child.pid, signal.SIGKILL)
-            child.wait()
-        assert child.returncode == -signal.SIGKILL
+        kill_while_writing([sys.executable, str(script), str(path), str(kept + 1), "-1", "0"],
+                           report, rng, env)
         last = _reported(report.read_bytes())[-1]
         with IntentLog(path) as log:
             assert log.corrupt == 0 and log.torn <= 1

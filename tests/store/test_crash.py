@@ -16,13 +16,13 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
 from fixrouter.store import Durability, JournalStore
 from fixrouter.store.journal import DEFAULT_GROW_CHUNK as JOURNAL_GROW
+from killing import kill_while_writing
 
 CHILD = textwrap.dedent(
     """
@@ -85,22 +85,8 @@ def test_kill_9_never_loses_a_reported_save(tmp_path: Path, mode: str, grow: int
     reported_in: set[int] = set()
     for round_ in range(6):
         report = tmp_path / f"report{round_}.txt"
-        with report.open("w") as out:
-            child = subprocess.Popen(
-                [sys.executable, str(script), str(stem), mode, str(grow)], stdout=out,
-                env=env,
-            )
-        try:
-            deadline = time.monotonic() + 30
-            while report.stat().st_size == 0:  # wait until it is appending
-                assert child.poll() is None, "child died on its own"
-                assert time.monotonic() < deadline, "child never started appending"
-                time.sleep(0.005)
-            time.sleep(rng.uniform(0.0, 0.15))
-        finally:
-            os.kill(child.pid, signal.SIGKILL)
-            child.wait()
-        assert child.returncode == -signal.SIGKILL
+        kill_while_writing([sys.executable, str(script), str(stem), mode, str(grow)], report,
+                           rng, env)
 
         last_out = last_reported(report, "O")
         reported_in.update(reported(report, "I"))
