@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fixrouter.store import window as window_mod
-from fixrouter.store.window import PAGE, AppendWindow, check_chunk
+from fixrouter.store.window import PAGE, AppendWindow
 
 
 @pytest.fixture
@@ -73,8 +73,9 @@ def test_a_closed_descriptor_is_an_oserror_before_any_copy() -> None:
     assert raised.value.errno == errno.EBADF
 
 
-def test_chunk_sizes_must_be_whole_pages() -> None:
-    assert check_chunk(PAGE) is None and check_chunk(8 * PAGE) is None
-    assert check_chunk(0) is not None and check_chunk(PAGE + 1) is not None
+@pytest.mark.parametrize("chunk", [0, PAGE // 2, PAGE + 1, -PAGE])
+def test_chunk_sizes_must_be_whole_pages(chunk: int) -> None:
+    AppendWindow(PAGE)
+    AppendWindow(8 * PAGE)
     with pytest.raises(ValueError, match="multiple of"):
-        AppendWindow(PAGE // 2)
+        AppendWindow(chunk)

@@ -75,7 +75,7 @@ import orjson
 
 from fixrouter.requests import NewOrder
 from fixrouter.store import StoreError
-from fixrouter.store.window import AppendWindow, check_chunk
+from fixrouter.store.window import AppendWindow
 
 log = logging.getLogger("fixrouter.oms")
 
@@ -264,13 +264,13 @@ class IntentLog:
 
     def __init__(self, path: str | os.PathLike[str], *,
                  grow_chunk: int = DEFAULT_GROW_CHUNK) -> None:
-        problem = check_chunk(grow_chunk)
-        if problem is not None:
-            raise IntentLogError(problem)
+        try:
+            self._window = AppendWindow(grow_chunk)
+        except ValueError as exc:
+            raise IntentLogError(str(exc)) from None
         self.path = Path(path)
         self.torn = 0
         self.corrupt = 0
-        self._window = AppendWindow(grow_chunk)
         self._size = 0
         self._fd = -1
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -113,7 +113,7 @@ from fixrouter.store.base import (
 )
 from fixrouter.store.index import DEFAULT_EVERY, SeqIndex
 from fixrouter.store.records import RecordType
-from fixrouter.store.window import AppendWindow, check_chunk
+from fixrouter.store.window import AppendWindow
 
 log = logging.getLogger("fixrouter.store")
 
@@ -209,9 +209,10 @@ class JournalStore:
             raise StoreError(f"read_chunk must be at least {records.HEAD_SIZE} bytes")
         if index_every < 1:
             raise StoreError(f"index_every must be at least 1, got {index_every}")
-        problem = check_chunk(grow_chunk)
-        if problem is not None:
-            raise StoreError(problem)
+        try:
+            self._window = AppendWindow(grow_chunk)
+        except ValueError as exc:
+            raise StoreError(str(exc)) from None
         self._stem = os.fspath(stem)
         self._path = journal_path(stem)
         self._durability = durability
@@ -220,7 +221,6 @@ class JournalStore:
         self._lock = threading.Lock()
         self._fd = -1
         self._end = 0
-        self._window = AppendWindow(grow_chunk)
         self._base = 0
         self._synced = 0
         self._generation = 0

@@ -30,21 +30,14 @@ _ACCESS_WRITE: Final = mmap.ACCESS_WRITE
 _fallocate = os.posix_fallocate  # not Final: tests replace it (a full disk)
 
 
-def check_chunk(chunk: int) -> str | None:
-    """Why `chunk` cannot be a window size, or None if it can."""
-    if chunk < PAGE or chunk % PAGE:
-        return f"grow_chunk must be a positive multiple of {PAGE} bytes"
-    return None
-
-
 class AppendWindow:
     """The mapped window over file bytes `_base .. _end` (all allocated): None until the
     first copy and after `close`."""
 
     def __init__(self, chunk: int) -> None:
-        problem = check_chunk(chunk)
-        if problem is not None:
-            raise ValueError(problem)
+        """Raises ValueError unless `chunk` is a positive multiple of `PAGE`."""
+        if chunk < PAGE or chunk % PAGE:
+            raise ValueError(f"grow_chunk must be a positive multiple of {PAGE} bytes")
         self._chunk = chunk
         self._map: mmap.mmap | None = None
         self._base = 0
